@@ -1,0 +1,133 @@
+"""Reading delimited text files whose lines may be in different encodings.
+
+Real corpora mix encodings line by line (a UTF-8 file with pasted Mac Roman lines, say), so
+each physical line is decoded on its own: as UTF-8 when it is valid, else with the first
+fallback encoding that accepts it. Records are then parsed with the ``csv`` module, so quoted
+fields may span lines. Every record comes back, also a malformed one: a record whose field
+count differs from the header's is kept with a ``parse_error`` so that a later stage can
+account for it.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from flaxline.errors import InputError
+
+SOURCE_LINE = "source_line"
+SOURCE_ENCODING = "source_encoding"
+PARSE_ERROR = "parse_error"
+PROVENANCE_COLUMNS = (SOURCE_LINE, SOURCE_ENCODING, PARSE_ERROR)
+
+# csv's own limit (128 KiB) is below what a real corpus can hold in one field.
+csv.field_size_limit(64 * 1024 * 1024)
+
+
+def decode_lines(raw: bytes, fallback_encodings: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Split ``raw`` on newlines and decode each line; returns the lines and each one's encoding."""
+    lines, encodings = [], []
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        line = line.removesuffix(b"\r")
+        if number == 1:
+            line = line.removeprefix(b"\xef\xbb\xbf")
+        text, encoding = _decode_line(line, fallback_encodings)
+        if text is None:
+            raise InputError(f"line {number} is valid in none of utf-8, {', '.join(fallback_encodings)}")
+        lines.append(text)
+        encodings.append(encoding)
+    if lines and lines[-1] == "":
+        lines.pop()
+        encodings.pop()
+    return lines, encodings
+
+
+def _decode_line(line: bytes, fallback_encodings: Sequence[str]) -> tuple[str | None, str]:
+    for encoding in ("utf-8", *fallback_encodings):
+        try:
+            return line.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    return None, ""
+
+
+def read_delimited(
+    path: str | Path,
+    *,
+    delimiter: str = ",",
+    quoting: bool = True,
+    fallback_encodings: Sequence[str] = ("mac_roman",),
+) -> pd.DataFrame:
+    """Read a delimited file with a header row into a frame of strings.
+
+    Columns are the header's, plus ``source_line`` (1-based line of the record's start),
+    ``source_encoding`` and ``parse_error`` (empty when the record parsed cleanly). Blank
+    lines are not records. ``frame.attrs`` holds the source path and the encoding counts.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file does not exist")
+    if not path.is_file():
+        raise InputError(f"{path}: is not a file")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputError(f"{path}: file is empty")
+    try:
+        lines, encodings = decode_lines(raw, fallback_encodings)
+    except InputError as error:
+        raise InputError(f"{path}: {error}") from None
+
+    reader = csv.reader(
+        iter(lines),
+        delimiter=delimiter,
+        quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
+        strict=False,
+    )
+    try:
+        header = next(reader)
+        consumed = reader.line_num
+        header = [name.strip() for name in header]
+        _check_header(path, header, delimiter)
+        records, starts, record_encodings, errors = [], [], [], []
+        for fields in reader:
+            first, consumed = consumed + 1, reader.line_num
+            if not fields:
+                continue
+            if len(fields) != len(header):
+                errors.append(f"expected {len(header)} fields, found {len(fields)}")
+                fields = (fields + [""] * len(header))[: len(header)]
+            else:
+                errors.append("")
+            records.append(fields)
+            starts.append(first)
+            spanned = set(encodings[first - 1 : consumed])
+            record_encodings.append("utf-8" if spanned == {"utf-8"} else next(iter(spanned - {"utf-8"})))
+    except csv.Error as error:
+        raise InputError(f"{path}: line {reader.line_num}: {error}") from None
+
+    frame = pd.DataFrame(records, columns=header, dtype=object)
+    frame[SOURCE_LINE] = pd.array(starts, dtype="int64")
+    frame[SOURCE_ENCODING] = record_encodings
+    frame[PARSE_ERROR] = errors
+    frame.attrs["source"] = str(path)
+    frame.attrs["encodings"] = dict(Counter(record_encodings))
+    return frame
+
+
+def _check_header(path: Path, header: list[str], delimiter: str) -> None:
+    if not any(header):
+        raise InputError(f"{path}: line 1: the header is empty")
+    duplicated = sorted({name for name in header if header.count(name) > 1})
+    if duplicated:
+        raise InputError(f"{path}: line 1: duplicate column names {duplicated}")
+    clashing = sorted(set(header) & set(PROVENANCE_COLUMNS))
+    if clashing:
+        raise InputError(f"{path}: line 1: column names {clashing} are reserved")
+    if len(header) == 1 and delimiter not in header[0]:
+        for other in (",", "\t", ";", "|"):
+            if other != delimiter and other in header[0]:
+                raise InputError(f"{path}: line 1: one column only; the file seems delimited by {other!r}, not {delimiter!r}")

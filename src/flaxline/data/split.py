@@ -1,0 +1,34 @@
+"""Stratified train / validation / test splits."""
+
+from __future__ import annotations
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from flaxline.errors import InputError
+
+SPLITS = ("train", "validation", "test")
+
+
+def stratified_split(
+    frame: pd.DataFrame, label_column: str, validation_fraction: float, test_fraction: float, seed: int
+) -> dict[str, pd.DataFrame]:
+    """Split ``frame`` into train, validation and test, each with the class balance of the whole."""
+    if not 0 < validation_fraction < 1 or not 0 < test_fraction < 1 or validation_fraction + test_fraction >= 1:
+        raise InputError(
+            f"split fractions validation={validation_fraction}, test={test_fraction} must be in (0, 1) with a sum below 1"
+        )
+    counts = frame[label_column].value_counts()
+    if len(counts) < 2:
+        raise InputError(f"column '{label_column}': only one class ({', '.join(map(str, counts.index))}) to classify")
+    rare = counts[counts < 3]
+    if len(rare):
+        raise InputError(f"column '{label_column}': class {rare.index[0]!r} has {rare.iloc[0]} rows; a stratified split needs 3")
+    rest, test = train_test_split(frame, test_size=test_fraction, stratify=frame[label_column], random_state=seed)
+    train, validation = train_test_split(
+        rest,
+        test_size=validation_fraction / (1 - test_fraction),
+        stratify=rest[label_column],
+        random_state=seed,
+    )
+    return {name: part.reset_index(drop=True) for name, part in zip(SPLITS, (train, validation, test))}

@@ -1,0 +1,1 @@
+"""The training engine: optimizers, the jit-compiled steps, batching and prediction."""

@@ -1,0 +1,158 @@
+"""The generic trainer: one jit-compiled train step for any model of the zoo.
+
+The model is split once into a static graph and array state; the step is a pure function
+of arrays (parameters, other state, optimizer state, batch), compiled with ``jax.jit`` and
+donating its state buffers, so no Python object crosses the compiled boundary per step.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from flaxline.engine.batching import EncodedSplit, iterate_batches, steps_per_epoch
+from flaxline.engine.progress import EpochProgress
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    epochs: int = 10
+    batch_size: int = 64
+    seed: int = 0
+    patience: int | None = 3
+    min_delta: float = 0.0
+    length_multiple: int = 8
+    eval_batch_size: int = 256
+    progress_every_steps: int = 50
+
+
+def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation):
+    """A compiled step: (params, rest, opt_state, batch arrays) → updated state and [loss·w, correct·w, w] sums."""
+
+    def step(params, rest, opt_state, ids, lengths, labels, weights):
+        model = nnx.merge(graphdef, params, rest)
+
+        def loss_fn(model):
+            logits = model(ids, lengths)
+            total = jnp.sum(optax.softmax_cross_entropy_with_integer_labels(logits, labels) * weights)
+            return total / jnp.maximum(jnp.sum(weights), 1.0), (total, logits)
+
+        (_, (total, logits)), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
+        _, params, rest = nnx.split(model, nnx.Param, ...)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        params = optax.apply_updates(params, updates)
+        correct = jnp.sum((jnp.argmax(logits, axis=-1) == labels) * weights)
+        return params, rest, opt_state, jnp.stack([total, correct, jnp.sum(weights)])
+
+    return jax.jit(step, donate_argnums=(0, 1, 2))
+
+
+def make_forward(graphdef: nnx.GraphDef):
+    """A compiled forward pass: (params, rest, ids, lengths) → logits."""
+    return jax.jit(lambda params, rest, ids, lengths: nnx.merge(graphdef, params, rest)(ids, lengths))
+
+
+def batched_logits(forward, params, rest, ids: np.ndarray, lengths: np.ndarray, batch_size: int, length_multiple: int = 8) -> np.ndarray:
+    """Logits for every row, computed in batches of similar length (sorted), returned in input order."""
+    order = np.argsort(lengths, kind="stable")
+    data = EncodedSplit(ids, lengths, np.zeros(len(lengths), dtype=np.int32))
+    outputs = [
+        forward(params, rest, batch.ids, batch.lengths)
+        for batch in iterate_batches(data, order, batch_size, length_multiple)
+    ]
+    logits = np.concatenate(jax.device_get(outputs))[: len(order)]
+    result = np.empty_like(logits)
+    result[order] = logits
+    return result
+
+
+def predict_logits(model: nnx.Module, ids: np.ndarray, lengths: np.ndarray, batch_size: int = 256, length_multiple: int = 8) -> np.ndarray:
+    """Logits of ``model`` (in evaluation mode) for every row."""
+    model.eval()
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    return batched_logits(make_forward(graphdef), params, rest, ids, lengths, batch_size, length_multiple)
+
+
+def _loss_and_accuracy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -log_probs[np.arange(len(labels)), labels].mean()
+    return float(loss), float((logits.argmax(axis=1) == labels).mean())
+
+
+def fit(
+    model: nnx.Module,
+    tx: optax.GradientTransformation,
+    train: EncodedSplit,
+    validation: EncodedSplit,
+    config: TrainingConfig,
+) -> list[dict]:
+    """Train ``model`` in place; early stopping on validation loss restores the best epoch's parameters.
+
+    Returns one record per epoch: train and validation loss and accuracy, and seconds.
+    """
+    model.eval()
+    eval_graphdef = nnx.graphdef(model)
+    model.train()
+    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    opt_state = tx.init(params)
+    train_step = make_train_step(graphdef, tx)
+    forward = make_forward(eval_graphdef)
+    rng = np.random.default_rng(config.seed)
+    steps = steps_per_epoch(len(train), config.batch_size)
+
+    history: list[dict] = []
+    best_loss, best_params, since_best = np.inf, None, 0
+    with EpochProgress(config.epochs, steps) as progress:
+        for epoch in range(1, config.epochs + 1):
+            started = time.perf_counter()
+            progress.start_epoch(epoch)
+            order = rng.permutation(len(train))
+            sums = []
+            for step, batch in enumerate(iterate_batches(train, order, config.batch_size, config.length_multiple), 1):
+                params, rest, opt_state, batch_sums = train_step(
+                    params, rest, opt_state, batch.ids, batch.lengths, batch.labels, batch.weights
+                )
+                sums.append(batch_sums)
+                if step % config.progress_every_steps == 0 or step == steps:
+                    total, correct, count = np.sum(jax.device_get(sums[-config.progress_every_steps :]), axis=0)
+                    progress.advance(step, total / count, correct / count)
+                else:
+                    progress.advance(step)
+            total, correct, count = np.sum(jax.device_get(sums), axis=0)
+            val_logits = batched_logits(
+                forward, params, rest, validation.ids, validation.lengths, config.eval_batch_size, config.length_multiple
+            )
+            val_loss, val_accuracy = _loss_and_accuracy(val_logits, validation.labels)
+            record = {
+                "epoch": epoch,
+                "train_loss": float(total / count),
+                "train_accuracy": float(correct / count),
+                "validation_loss": val_loss,
+                "validation_accuracy": val_accuracy,
+                "seconds": time.perf_counter() - started,
+            }
+            history.append(record)
+            logger.info(
+                "epoch %d/%d: train loss %.4f acc %.4f, validation loss %.4f acc %.4f (%.1f s)",
+                epoch, config.epochs, record["train_loss"], record["train_accuracy"], val_loss, val_accuracy, record["seconds"],
+            )
+            if val_loss < best_loss - config.min_delta:
+                best_loss, best_params, since_best = val_loss, jax.device_get(params), 0
+            else:
+                since_best += 1
+                if config.patience is not None and since_best >= config.patience:
+                    logger.info("early stopping after epoch %d: no validation improvement for %d epochs", epoch, since_best)
+                    break
+    nnx.update(model, best_params, rest)
+    model.eval()
+    return history

@@ -1,0 +1,1 @@
+"""Metrics, reports, figures and the scikit-learn baseline."""

@@ -1,0 +1,36 @@
+"""Figures, drawn with matplotlib's object API (no pyplot state, no display needed)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+
+def confusion_matrix_figure(matrices: dict[str, list[list[int]]], class_names: list[str]) -> Figure:
+    """One panel per model: counts, with each row's share as colour (rows are true classes)."""
+    figure = Figure(figsize=(4.5 * len(matrices), 4.2), layout="constrained")
+    for axes, (model, matrix) in zip(figure.subplots(1, len(matrices), squeeze=False)[0], matrices.items()):
+        counts = np.asarray(matrix)
+        shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+        axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+        for (row, column), count in np.ndenumerate(counts):
+            colour = "white" if shares[row, column] > 0.5 else "black"
+            axes.text(column, row, str(count), ha="center", va="center", color=colour)
+        axes.set(
+            xticks=range(len(class_names)), yticks=range(len(class_names)), xticklabels=class_names,
+            yticklabels=class_names, xlabel="predicted", ylabel="true", title=model,
+        )
+    return figure
+
+
+def learning_curves_figure(history: pd.DataFrame) -> Figure:
+    """Loss and accuracy per epoch, training and validation."""
+    figure = Figure(figsize=(9, 3.6), layout="constrained")
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    for axes, metric in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
+        for split in ("train", "validation"):
+            axes.plot(history["epoch"], history[f"{split}_{metric}"], marker="o", label=split)
+        axes.set(xlabel="epoch", ylabel=metric, title=metric)
+        axes.legend()
+    return figure

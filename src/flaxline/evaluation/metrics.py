@@ -1,0 +1,59 @@
+"""Classification metrics in one report format for every model (network or baseline)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import classification_report, confusion_matrix
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def classification_metrics(labels: np.ndarray, predicted: np.ndarray, class_names: list[str]) -> dict:
+    """scikit-learn's classification report (per class, macro, weighted) plus accuracy and macro-F1."""
+    report = classification_report(
+        labels, predicted, labels=list(range(len(class_names))), target_names=class_names, output_dict=True, zero_division=0
+    )
+    return {
+        "accuracy": float(report.pop("accuracy")),
+        "macro_f1": float(report["macro avg"]["f1-score"]),
+        "report": report,
+        "confusion_matrix": confusion_matrix(labels, predicted, labels=list(range(len(class_names)))).tolist(),
+        "class_names": list(class_names),
+        "examples": int(len(labels)),
+    }
+
+
+def predictions_frame(texts: pd.Series, labels: np.ndarray, probabilities: np.ndarray, class_names: list[str]) -> pd.DataFrame:
+    """One row per example: text, true and predicted class, and each class's probability."""
+    frame = pd.DataFrame(
+        {
+            "text": texts.to_numpy(),
+            "label": np.asarray(class_names)[labels],
+            "predicted": np.asarray(class_names)[probabilities.argmax(axis=1)],
+        }
+    )
+    for index, name in enumerate(class_names):
+        frame[f"probability_{name}"] = probabilities[:, index]
+    return frame
+
+
+def comparison_table(metrics_by_model: dict[str, dict]) -> pd.DataFrame:
+    """Side-by-side summary: accuracy, macro/weighted F1 and per-class F1 for each model."""
+    rows = []
+    for model, metrics in metrics_by_model.items():
+        report = metrics["report"]
+        row = {
+            "model": model,
+            "accuracy": metrics["accuracy"],
+            "macro_precision": report["macro avg"]["precision"],
+            "macro_recall": report["macro avg"]["recall"],
+            "macro_f1": metrics["macro_f1"],
+            "weighted_f1": report["weighted avg"]["f1-score"],
+        }
+        row.update({f"f1_{name}": report[name]["f1-score"] for name in metrics["class_names"]})
+        rows.append(row)
+    return pd.DataFrame(rows)

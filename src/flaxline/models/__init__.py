@@ -1,0 +1,25 @@
+"""The model zoo, chosen by name: ``build_model(name, vocab_size=..., num_classes=..., seed=..., **hyper)``.
+
+A model is an ``nnx.Module`` mapping (token ids [B, L], lengths [B]) to logits [B, C].
+"""
+
+from __future__ import annotations
+
+from flax import nnx
+
+from flaxline.errors import InputError
+from flaxline.models.lstm import LSTMClassifier
+
+MODELS: dict[str, type[nnx.Module]] = {
+    "lstm": LSTMClassifier,
+}
+
+
+def build_model(name: str, *, vocab_size: int, num_classes: int, seed: int = 0, **hyperparameters) -> nnx.Module:
+    """Instantiate the model registered as ``name``."""
+    if name not in MODELS:
+        raise InputError(f"unknown model '{name}'; known models: {', '.join(sorted(MODELS))}")
+    try:
+        return MODELS[name](vocab_size, num_classes, rngs=nnx.Rngs(seed), **hyperparameters)
+    except TypeError as error:
+        raise InputError(f"model '{name}': {error}") from None

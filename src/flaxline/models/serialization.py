@@ -1,0 +1,97 @@
+"""Saving a model as one safetensors file: parameters as tensors, configuration as JSON metadata.
+
+Nothing is unpickled on load: the header is JSON, the tensors raw bytes, and the model is
+rebuilt from its registered class. Shapes and names are checked against the configuration.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+from flax import nnx
+from safetensors import SafetensorError
+from safetensors.numpy import load as load_tensors
+from safetensors.numpy import save as save_tensors
+
+from flaxline.errors import InputError
+from flaxline.models import build_model
+
+FORMAT = "flaxline.model/1"
+
+
+@dataclass
+class ModelArtifact:
+    """A trained model with the configuration that rebuilds it (``name`` plus keyword arguments)."""
+
+    model: nnx.Module
+    config: dict[str, Any]
+
+
+def model_to_bytes(model: nnx.Module, config: dict[str, Any]) -> bytes:
+    """Serialise ``model``'s parameters and the ``config`` that rebuilds it (``name`` plus kwargs)."""
+    tensors = {
+        ".".join(map(str, path)): np.asarray(jax.device_get(value))
+        for path, value in nnx.to_flat_state(nnx.state(model, nnx.Param))
+    }
+    metadata = {"format": FORMAT, "config": json.dumps(config, sort_keys=True)}
+    return save_tensors(dict(sorted(tensors.items())), metadata=metadata)
+
+
+def model_from_bytes(data: bytes, source: str) -> tuple[nnx.Module, dict[str, Any]]:
+    """Rebuild a model saved by ``model_to_bytes``; ``source`` names the file in errors."""
+    header = _read_header(data, source)
+    metadata = header.pop("__metadata__", None) or {}
+    if metadata.get("format") != FORMAT:
+        raise InputError(f"{source}: not a flaxline model (format {metadata.get('format')!r})")
+    try:
+        config = json.loads(metadata["config"])
+        tensors = load_tensors(data)
+    except (KeyError, json.JSONDecodeError, SafetensorError) as error:
+        raise InputError(f"{source}: corrupt model file ({error})") from None
+    hyper = {k: v for k, v in config.items() if k != "name"}
+    model = nnx.eval_shape(lambda: build_model(config["name"], **hyper))
+    expected = dict(nnx.to_flat_state(nnx.state(model, nnx.Param)))
+    expected = {".".join(map(str, path)): value for path, value in expected.items()}
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise InputError(f"{source}: tensors do not match model '{config['name']}' (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    for name, variable in expected.items():
+        if tensors[name].shape != variable.shape or tensors[name].dtype != variable.dtype:
+            raise InputError(
+                f"{source}: tensor '{name}' is {tensors[name].dtype}{list(tensors[name].shape)} "
+                f"but the config expects {variable.dtype}{list(variable.shape)}"
+            )
+    model = build_model(config["name"], **hyper)
+    state = nnx.state(model, nnx.Param)
+    nnx.replace_by_pure_dict(state, _nest(tensors))
+    nnx.update(model, state)
+    return model, config
+
+
+def _read_header(data: bytes, source: str) -> dict:
+    if len(data) < 8:
+        raise InputError(f"{source}: not a safetensors file (too short)")
+    size = int.from_bytes(data[:8], "little")
+    if size > len(data) - 8:
+        raise InputError(f"{source}: truncated safetensors file (header of {size} bytes, file of {len(data)})")
+    try:
+        return json.loads(data[8 : 8 + size])
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(f"{source}: not a safetensors file (unreadable header)") from None
+
+
+def _nest(flat: dict[str, np.ndarray]) -> dict:
+    nested: dict = {}
+    for dotted, value in flat.items():
+        node = nested
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            node = node.setdefault(int(part) if part.isdigit() else part, {})
+        node[int(leaf) if leaf.isdigit() else leaf] = value
+    return nested

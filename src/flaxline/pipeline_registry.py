@@ -1,0 +1,47 @@
+"""Project pipelines: every stage of every declared task, each task under its own namespace.
+
+Tasks are declared in ``conf/base/parameters.yml`` under ``tasks``; each is the same set of
+stage pipelines under the namespace of its name, so its datasets (``tweets.clean``) come
+from the catalog's factories and its parameters from its block (``tweets.training``).
+
+Registered names: ``__default__`` (every stage of the default tasks), each stage name
+(that stage of the default tasks), each task name (all its stages) and ``<task>.<stage>``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from kedro.framework.project import find_pipelines, settings
+from kedro.pipeline import Pipeline, pipeline
+from kedro.utils import find_kedro_project
+
+STAGES = ("data_processing", "split", "features", "training", "evaluation")
+
+
+def declared_tasks() -> dict[str, dict]:
+    """The ``tasks`` mapping of the project's parameters (base, then local or ``KEDRO_ENV``)."""
+    project = find_kedro_project(Path.cwd()) or Path.cwd()
+    loader = settings.CONFIG_LOADER_CLASS(
+        conf_source=str(project / settings.CONF_SOURCE), env=os.environ.get("KEDRO_ENV"), **settings.CONFIG_LOADER_ARGS
+    )
+    tasks = loader["parameters"].get("tasks")
+    if not tasks:
+        raise ValueError(f"{project / settings.CONF_SOURCE}: parameters declare no 'tasks'")
+    return dict(tasks)
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    stages = find_pipelines(raise_errors=True)
+    registry: dict[str, Pipeline] = {}
+    tasks = declared_tasks()
+    for task in tasks:
+        for stage in STAGES:
+            registry[f"{task}.{stage}"] = pipeline(stages[stage], namespace=task)
+        registry[task] = sum(registry[f"{task}.{stage}"] for stage in STAGES)
+    default_tasks = [task for task, spec in tasks.items() if (spec or {}).get("default", False)]
+    for stage in STAGES:
+        registry[stage] = sum(registry[f"{task}.{stage}"] for task in default_tasks)
+    registry["__default__"] = sum(registry[task] for task in default_tasks)
+    return registry

@@ -1,0 +1,1 @@
+"""Kedro wiring: one folder per stage; nodes are thin calls into the core."""

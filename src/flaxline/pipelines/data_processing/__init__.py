@@ -1,0 +1,1 @@
+"""Reading, checking and cleaning the raw labelled texts."""

@@ -1,0 +1,32 @@
+"""Nodes of the data_processing stage."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from flaxline.data.cleaning import ColumnRoles, clean_table
+from flaxline.data.schema import CLEAN_SCHEMA, raw_schema, validate
+from flaxline.text.cleaning import CleaningPolicy
+
+logger = logging.getLogger(__name__)
+
+
+def clean_raw_data(raw: pd.DataFrame, classes: list[str], parameters: dict) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Check the raw table's schema, clean every text and keep or reject each row with its reason.
+
+    Returns the clean rows, the rejected rows and a report of what was counted.
+    """
+    roles = ColumnRoles(**parameters["columns"])
+    source = raw.attrs.get("source", "raw data")
+    validate(raw, raw_schema(roles.text, roles.label), source)
+    result = clean_table(
+        raw, roles, list(classes), CleaningPolicy(**parameters["policy"]), parameters.get("min_confidence")
+    )
+    validate(result.kept, CLEAN_SCHEMA, "clean data")
+    logger.info(
+        "%s: %d rows kept, %d rejected (%s)",
+        source, result.report["kept_rows"], result.report["rejected_rows"], result.report["rejected_by_reason"],
+    )
+    return result.kept, result.rejected, result.report

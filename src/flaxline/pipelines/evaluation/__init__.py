@@ -1,0 +1,1 @@
+"""Evaluating the network and the TF-IDF baseline on the test split, side by side."""

@@ -1,0 +1,50 @@
+"""Nodes of the evaluation stage."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from flaxline.engine.trainer import predict_logits
+from flaxline.evaluation.baseline import fit_tfidf_logistic_regression
+from flaxline.evaluation.figures import confusion_matrix_figure, learning_curves_figure
+from flaxline.evaluation.metrics import classification_metrics, comparison_table, predictions_frame, softmax
+from flaxline.models.serialization import ModelArtifact
+
+logger = logging.getLogger(__name__)
+
+
+def evaluate_model(
+    model: ModelArtifact, test_features: dict[str, np.ndarray], test_text: pd.DataFrame, classes: list[str], parameters: dict
+) -> tuple[dict, pd.DataFrame]:
+    """The network's classification report on the test split, and its predictions with class probabilities."""
+    logits = predict_logits(model.model, test_features["ids"], test_features["lengths"], parameters["batch_size"])
+    probabilities = softmax(logits)
+    labels = test_features["labels"]
+    metrics = classification_metrics(labels, probabilities.argmax(axis=1), list(classes))
+    metrics["model"] = model.config
+    return metrics, predictions_frame(test_text["text"], labels, probabilities, list(classes))
+
+
+def evaluate_baseline(train_text: pd.DataFrame, test_text: pd.DataFrame, classes: list[str], parameters: dict) -> dict:
+    """Train the TF-IDF + logistic-regression baseline on the same training split; its report on the test split."""
+    index = {name: position for position, name in enumerate(classes)}
+    baseline = fit_tfidf_logistic_regression(train_text["text"], train_text["label"].map(index).to_numpy(), **parameters["baseline"])
+    predicted = baseline.predict(list(test_text["text"]))
+    metrics = classification_metrics(test_text["label"].map(index).to_numpy(), predicted, list(classes))
+    metrics["model"] = {"name": "tfidf_logistic_regression", **parameters["baseline"]}
+    return metrics
+
+
+def compare_models(
+    model_metrics: dict, baseline_metrics: dict, history: pd.DataFrame
+) -> tuple[pd.DataFrame, Figure, Figure]:
+    """The side-by-side table, the confusion matrices and the learning curves."""
+    by_model = {model_metrics["model"]["name"]: model_metrics, baseline_metrics["model"]["name"]: baseline_metrics}
+    table = comparison_table(by_model)
+    logger.info("test results:\n%s", table.to_string(index=False, float_format="%.4f"))
+    matrices = {name: metrics["confusion_matrix"] for name, metrics in by_model.items()}
+    return table, confusion_matrix_figure(matrices, model_metrics["class_names"]), learning_curves_figure(history)

@@ -1,0 +1,28 @@
+from kedro.pipeline import Pipeline, node, pipeline
+
+from flaxline.pipelines.evaluation.nodes import compare_models, evaluate_baseline, evaluate_model
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return pipeline(
+        [
+            node(
+                evaluate_model,
+                inputs=["model", "test_features", "test_text", "params:classes", "params:evaluation"],
+                outputs=["model_metrics", "test_predictions"],
+                name="evaluate_model",
+            ),
+            node(
+                evaluate_baseline,
+                inputs=["train_text", "test_text", "params:classes", "params:evaluation"],
+                outputs="baseline_metrics",
+                name="evaluate_baseline",
+            ),
+            node(
+                compare_models,
+                inputs=["model_metrics", "baseline_metrics", "history"],
+                outputs=["comparison", "confusion_matrix_plot", "learning_curves_plot"],
+                name="compare_models",
+            ),
+        ]
+    )

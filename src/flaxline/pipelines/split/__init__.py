@@ -1,0 +1,1 @@
+"""Stratified train / validation / test split."""

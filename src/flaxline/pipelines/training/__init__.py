@@ -1,0 +1,1 @@
+"""Training a model of the zoo with the generic engine."""

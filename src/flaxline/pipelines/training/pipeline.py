@@ -1,0 +1,16 @@
+from kedro.pipeline import Pipeline, node, pipeline
+
+from flaxline.pipelines.training.nodes import train_model
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return pipeline(
+        [
+            node(
+                train_model,
+                inputs=["train_features", "validation_features", "tokenizer", "params:classes", "params:training"],
+                outputs=["model", "history"],
+                name="train_model",
+            )
+        ]
+    )

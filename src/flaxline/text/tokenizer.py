@@ -1,0 +1,71 @@
+"""A word-level tokenizer built with HF ``tokenizers``, fitted deterministically.
+
+HF's trainers order tokens of equal count by hash-map iteration, which differs from run to
+run; the vocabulary is therefore counted here (ids by descending count, then by the token)
+and handed to a ``WordLevel`` model, which keeps the tokenizer a plain HF JSON file.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from tokenizers import Tokenizer, normalizers, pre_tokenizers
+from tokenizers.models import WordLevel
+
+PAD_TOKEN, UNK_TOKEN = "[PAD]", "[UNK]"
+PAD_ID, UNK_ID = 0, 1
+
+
+def _normalizer(lowercase: bool) -> normalizers.Normalizer:
+    steps = [normalizers.NFKC()] + ([normalizers.Lowercase()] if lowercase else [])
+    return normalizers.Sequence(steps)
+
+
+def fit_tokenizer(
+    texts: Iterable[str], *, lowercase: bool = True, min_frequency: int = 1, max_vocab_size: int | None = None
+) -> Tokenizer:
+    """Fit a word-level tokenizer: ``[PAD]`` = 0, ``[UNK]`` = 1, then tokens by frequency."""
+    normalizer = _normalizer(lowercase)
+    pre_tokenizer = pre_tokenizers.Whitespace()
+    counts = Counter(
+        token
+        for text in texts
+        for token, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))
+    )
+    ranked = sorted((item for item in counts.items() if item[1] >= min_frequency), key=lambda kv: (-kv[1], kv[0]))
+    if max_vocab_size is not None:
+        ranked = ranked[: max_vocab_size - 2]
+    vocab = {PAD_TOKEN: PAD_ID, UNK_TOKEN: UNK_ID}
+    vocab.update({token: index for index, (token, _) in enumerate(ranked, start=2)})
+    tokenizer = Tokenizer(WordLevel(vocab, unk_token=UNK_TOKEN))
+    tokenizer.normalizer = normalizer
+    tokenizer.pre_tokenizer = pre_tokenizer
+    return tokenizer
+
+
+def token_counts(tokenizer: Tokenizer, texts: Sequence[str]) -> np.ndarray:
+    """Number of tokens of each text, before any truncation."""
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return np.fromiter((len(e.ids) for e in tokenizer.encode_batch(list(texts))), dtype=np.int32, count=len(texts))
+
+
+def choose_max_length(counts: np.ndarray, quantile: float, multiple: int, cap: int) -> int:
+    """The ``quantile`` of the token counts, rounded up to ``multiple``, at most ``cap``."""
+    covering = float(np.quantile(counts, quantile)) if len(counts) else 1.0
+    return int(min(cap, max(multiple, multiple * math.ceil(covering / multiple))))
+
+
+def encode(tokenizer: Tokenizer, texts: Sequence[str], max_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids right-padded with ``[PAD]`` to ``max_length`` (int32 [N, L]) and lengths (int32 [N])."""
+    tokenizer.enable_truncation(max_length)
+    tokenizer.enable_padding(pad_id=PAD_ID, pad_token=PAD_TOKEN, length=max_length)
+    encodings = tokenizer.encode_batch(list(texts))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    ids = np.asarray([e.ids for e in encodings], dtype=np.int32).reshape(len(encodings), max_length)
+    lengths = np.asarray([sum(e.attention_mask) for e in encodings], dtype=np.int32)
+    return ids, lengths
