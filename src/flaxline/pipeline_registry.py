@@ -6,6 +6,10 @@ from the catalog's factories and its parameters from its block (``tweets.trainin
 
 Registered names: ``__default__`` (every stage of the default tasks), each stage name
 (that stage of the default tasks), each task name (all its stages) and ``<task>.<stage>``.
+
+The stages are listed here rather than found with ``find_pipelines``: since Kedro 1.7
+``find_pipelines`` loads only the folders named by ``kedro run --pipelines``, and most of
+the names registered here (``tweets``, ``tweets.training``) are not folders.
 """
 
 from __future__ import annotations
@@ -13,11 +17,19 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from kedro.framework.project import find_pipelines, settings
+from kedro.framework.project import settings
 from kedro.pipeline import Pipeline, pipeline
 from kedro.utils import find_kedro_project
 
-STAGES = ("data_processing", "split", "features", "training", "evaluation")
+from flaxline.pipelines import data_processing, evaluation, features, split, training
+
+STAGES = {
+    "data_processing": data_processing.create_pipeline,
+    "split": split.create_pipeline,
+    "features": features.create_pipeline,
+    "training": training.create_pipeline,
+    "evaluation": evaluation.create_pipeline,
+}
 
 
 def declared_tasks() -> dict[str, dict]:
@@ -33,7 +45,7 @@ def declared_tasks() -> dict[str, dict]:
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    stages = find_pipelines(raise_errors=True)
+    stages = {stage: create() for stage, create in STAGES.items()}
     registry: dict[str, Pipeline] = {}
     tasks = declared_tasks()
     for task in tasks:

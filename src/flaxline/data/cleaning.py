@@ -57,11 +57,10 @@ def clean_table(
     frame = pd.DataFrame(
         {
             "row": raw[SOURCE_LINE].to_numpy() if SOURCE_LINE in raw else np.arange(1, len(raw) + 1),
-            "raw_text": raw[roles.text].astype(object).where(raw[roles.text].notna(), ""),
-            "label": raw[roles.label].astype(object).where(raw[roles.label].notna(), "").map(str).str.strip(),
+            "raw_text": _as_text(raw[roles.text]),
+            "label": _as_text(raw[roles.label]).str.strip(),
         }
     )
-    frame["raw_text"] = frame["raw_text"].map(str)
     reason = pd.Series("", index=frame.index, dtype=object)
     detail = pd.Series("", index=frame.index, dtype=object)
 
@@ -78,7 +77,7 @@ def clean_table(
     reject(~frame["label"].isin(classes), "unknown_label", "label " + frame["label"].map(repr))
 
     if roles.confidence is not None:
-        given = raw[roles.confidence].astype(object).where(raw[roles.confidence].notna(), "").map(str).str.strip()
+        given = _as_text(raw[roles.confidence]).str.strip()
         confidence = pd.to_numeric(given.where(given != ""), errors="coerce")
         invalid = (given != "") & (confidence.isna() | (confidence < 0) | (confidence > 1))
         reject(invalid, "invalid_confidence", "confidence " + given.map(repr))
@@ -89,7 +88,7 @@ def clean_table(
         frame["confidence"] = np.nan
 
     cleaned = [clean_text(text, policy) for text in frame["raw_text"]]
-    frame["text"] = [c.text for c in cleaned]
+    frame["text"] = pd.Series([c.text for c in cleaned], index=frame.index, dtype=object)
     reject(frame["text"] == "", "empty_after_cleaning")
 
     _reject_duplicates(frame, reason, reject)
@@ -130,6 +129,11 @@ def clean_table(
     return CleaningResult(kept=kept, rejected=rejected, report=report)
 
 
+def _as_text(column: pd.Series) -> pd.Series:
+    """Cells as strings, a missing cell as the empty string (whatever the column's dtype)."""
+    return pd.Series([("" if pd.isna(v) else str(v)) for v in column], index=column.index, dtype=object)
+
+
 def _reject_duplicates(frame: pd.DataFrame, reason: pd.Series, reject) -> None:
     candidates = frame[reason == ""].assign(
         key=lambda f: f["text"].str.casefold(), weight=lambda f: f["confidence"].fillna(0.0)
@@ -146,19 +150,19 @@ def _reject_duplicates(frame: pd.DataFrame, reason: pd.Series, reject) -> None:
     tied = (runner_up["copies"] == best["copies"]) & (runner_up["weight"] == best["weight"])
     total = ranked["copies"].sum()
     winner = candidates["key"].map(best["label"].where(~tied))
-    outvoted = candidates["label"] != winner
+    outvoted = (candidates["label"] != winner).astype(bool)
     detail = candidates["key"].map(
         best["label"].map(repr).radd("label vote won by ").where(~tied, "label vote tied")
         + " of "
         + total.astype(str)
         + " copies"
     )
-    reject(outvoted.reindex(frame.index, fill_value=False), "conflicting_label", detail.reindex(frame.index, fill_value=""))
+    reject(outvoted.reindex(frame.index, fill_value=False), "conflicting_label", detail.astype(object).reindex(frame.index, fill_value=""))
 
     winners = candidates[~outvoted].sort_values(["key", "weight", "row"], ascending=[True, False, True], kind="stable")
     first_row = winners.groupby("key", sort=False)["row"].transform("first")
     reject(
-        (winners["row"] != first_row).reindex(frame.index, fill_value=False),
+        (winners["row"] != first_row).astype(bool).reindex(frame.index, fill_value=False),
         "duplicate",
-        ("duplicate of row " + first_row.astype(str)).reindex(frame.index, fill_value=""),
+        ("duplicate of row " + first_row.astype(str)).astype(object).reindex(frame.index, fill_value=""),
     )

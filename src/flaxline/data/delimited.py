@@ -76,13 +76,16 @@ def read_delimited(
     raw = path.read_bytes()
     if not raw.strip():
         raise InputError(f"{path}: file is empty")
+    if b"\x00" in raw:
+        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
+        raise InputError(f"{path}: line {line}: NUL bytes; this is a binary or UTF-16 file, not delimited text")
     try:
         lines, encodings = decode_lines(raw, fallback_encodings)
     except InputError as error:
         raise InputError(f"{path}: {error}") from None
 
     reader = csv.reader(
-        iter(lines),
+        (line + "\n" for line in lines),
         delimiter=delimiter,
         quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
         strict=False,

@@ -19,6 +19,7 @@ from flax import nnx
 
 from flaxline.engine.batching import EncodedSplit, iterate_batches, steps_per_epoch
 from flaxline.engine.progress import EpochProgress
+from flaxline.errors import InputError
 
 logger = logging.getLogger(__name__)
 
@@ -33,18 +34,36 @@ class TrainingConfig:
     length_multiple: int = 8
     eval_batch_size: int = 256
     progress_every_steps: int = 50
+    # "balanced" weighs each class's loss by n / (classes · n_class), as scikit-learn does.
+    class_weights: str | None = None
 
 
-def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation):
-    """A compiled step: (params, rest, opt_state, batch arrays) → updated state and [loss·w, correct·w, w] sums."""
+def class_weight_vector(labels: np.ndarray, num_classes: int, scheme: str | None) -> np.ndarray:
+    """Per-class loss weights: all ones, or ``balanced`` (inverse class frequency, mean weight per example 1)."""
+    if scheme is None:
+        return np.ones(num_classes, dtype=np.float32)
+    if scheme != "balanced":
+        raise InputError(f"unknown class_weights '{scheme}'; known: balanced, null")
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float32)
+    return (len(labels) / (num_classes * np.maximum(counts, 1.0))).astype(np.float32)
+
+
+def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, class_weights: np.ndarray):
+    """A compiled step: (params, rest, opt_state, batch arrays) → updated state and [loss·w, correct·w, w] sums.
+
+    ``weights`` marks real rows (1) and filler rows (0); the loss is also weighed per class.
+    """
+    class_weights = jnp.asarray(class_weights)
 
     def step(params, rest, opt_state, ids, lengths, labels, weights):
         model = nnx.merge(graphdef, params, rest)
+        loss_weights = weights * class_weights[labels]
 
         def loss_fn(model):
             logits = model(ids, lengths)
-            total = jnp.sum(optax.softmax_cross_entropy_with_integer_labels(logits, labels) * weights)
-            return total / jnp.maximum(jnp.sum(weights), 1.0), (total, logits)
+            losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+            total = jnp.sum(losses * weights)
+            return jnp.sum(losses * loss_weights) / jnp.maximum(jnp.sum(loss_weights), 1e-9), (total, logits)
 
         (_, (total, logits)), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
         _, params, rest = nnx.split(model, nnx.Param, ...)
@@ -105,8 +124,9 @@ def fit(
     model.train()
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     opt_state = tx.init(params)
-    train_step = make_train_step(graphdef, tx)
     forward = make_forward(eval_graphdef)
+    num_classes = jax.eval_shape(forward, params, rest, train.ids[:1], train.lengths[:1]).shape[-1]
+    train_step = make_train_step(graphdef, tx, class_weight_vector(train.labels, num_classes, config.class_weights))
     rng = np.random.default_rng(config.seed)
     steps = steps_per_epoch(len(train), config.batch_size)
 

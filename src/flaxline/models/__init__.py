@@ -21,5 +21,5 @@ def build_model(name: str, *, vocab_size: int, num_classes: int, seed: int = 0, 
         raise InputError(f"unknown model '{name}'; known models: {', '.join(sorted(MODELS))}")
     try:
         return MODELS[name](vocab_size, num_classes, rngs=nnx.Rngs(seed), **hyperparameters)
-    except TypeError as error:
+    except (TypeError, ValueError) as error:
         raise InputError(f"model '{name}': {error}") from None

@@ -7,11 +7,16 @@ import jax.numpy as jnp
 from flax import nnx
 
 
-class LSTMClassifier(nnx.Module):
-    """Classifies a padded sequence from the LSTM state at its last real token.
+POOLINGS = ("last", "mean", "max")
 
-    ``lengths`` stops the recurrence at each sequence's end, so padding never changes
-    the logits.
+
+class LSTMClassifier(nnx.Module):
+    """Classifies a padded sequence from its LSTM states.
+
+    ``pooling`` picks what the classifier sees: ``last`` (the state at the last real token,
+    the reference model), or the ``mean`` or ``max`` of the states over the real tokens.
+    ``lengths`` stops the recurrence at each sequence's end and masks the pooling, so
+    padding never changes the logits.
     """
 
     def __init__(
@@ -22,16 +27,34 @@ class LSTMClassifier(nnx.Module):
         embed_dim: int = 128,
         hidden_dim: int = 256,
         dropout: float = 0.0,
+        token_dropout: float = 0.0,
+        pooling: str = "last",
         rngs: nnx.Rngs,
     ):
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")
+        self.pooling = pooling
         self.hidden_dim = hidden_dim
         self.embed = nnx.Embed(vocab_size, embed_dim, rngs=rngs)
         self.lstm = nnx.RNN(nnx.OptimizedLSTMCell(embed_dim, hidden_dim, rngs=rngs), return_carry=True)
+        # Zeroes whole token vectors while training: a word-dropout regulariser for small corpora.
+        self.token_dropout = nnx.Dropout(token_dropout, broadcast_dims=(-1,), rngs=rngs)
         self.dropout = nnx.Dropout(dropout, rngs=rngs)
         self.head = nnx.Linear(hidden_dim, num_classes, rngs=rngs)
 
     def __call__(self, ids: jax.Array, lengths: jax.Array) -> jax.Array:
         # An explicit zero carry: the cell's own initializer would draw from (and mutate) its RNG.
         zeros = jnp.zeros((ids.shape[0], self.hidden_dim), self.head.kernel.dtype)
-        (_, last_hidden), _ = self.lstm(self.embed(ids), initial_carry=(zeros, zeros), seq_lengths=lengths)
-        return self.head(self.dropout(last_hidden))
+        (_, last_hidden), states = self.lstm(
+            self.token_dropout(self.embed(ids)), initial_carry=(zeros, zeros), seq_lengths=lengths
+        )
+        if self.pooling == "last":
+            pooled = last_hidden
+        else:
+            real = (jnp.arange(ids.shape[1])[None, :] < lengths[:, None])[..., None]
+            if self.pooling == "mean":
+                pooled = jnp.sum(states * real, axis=1) / jnp.maximum(lengths, 1)[:, None]
+            else:
+                pooled = jnp.max(jnp.where(real, states, -jnp.inf), axis=1)
+                pooled = jnp.where(lengths[:, None] > 0, pooled, 0.0)
+        return self.head(self.dropout(pooled))

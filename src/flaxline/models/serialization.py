@@ -38,20 +38,24 @@ def model_to_bytes(model: nnx.Module, config: dict[str, Any]) -> bytes:
         ".".join(map(str, path)): np.asarray(jax.device_get(value))
         for path, value in nnx.to_flat_state(nnx.state(model, nnx.Param))
     }
-    metadata = {"format": FORMAT, "config": json.dumps(config, sort_keys=True)}
+    # One metadata key: safetensors writes a map of several in varying order, and files must be byte-identical.
+    metadata = {"flaxline": json.dumps({"format": FORMAT, "config": config}, sort_keys=True)}
     return save_tensors(dict(sorted(tensors.items())), metadata=metadata)
 
 
 def model_from_bytes(data: bytes, source: str) -> tuple[nnx.Module, dict[str, Any]]:
     """Rebuild a model saved by ``model_to_bytes``; ``source`` names the file in errors."""
     header = _read_header(data, source)
-    metadata = header.pop("__metadata__", None) or {}
-    if metadata.get("format") != FORMAT:
-        raise InputError(f"{source}: not a flaxline model (format {metadata.get('format')!r})")
     try:
-        config = json.loads(metadata["config"])
+        description = json.loads((header.get("__metadata__") or {})["flaxline"])
+    except (KeyError, TypeError, json.JSONDecodeError):
+        raise InputError(f"{source}: a safetensors file but not a flaxline model (no 'flaxline' metadata)") from None
+    if not isinstance(description, dict) or description.get("format") != FORMAT:
+        raise InputError(f"{source}: not a {FORMAT} file")
+    config = description["config"]
+    try:
         tensors = load_tensors(data)
-    except (KeyError, json.JSONDecodeError, SafetensorError) as error:
+    except SafetensorError as error:
         raise InputError(f"{source}: corrupt model file ({error})") from None
     hyper = {k: v for k, v in config.items() if k != "name"}
     model = nnx.eval_shape(lambda: build_model(config["name"], **hyper))
@@ -75,8 +79,8 @@ def model_from_bytes(data: bytes, source: str) -> tuple[nnx.Module, dict[str, An
 
 
 def _read_header(data: bytes, source: str) -> dict:
-    if len(data) < 8:
-        raise InputError(f"{source}: not a safetensors file (too short)")
+    if len(data) < 10 or data[8:9] != b"{":
+        raise InputError(f"{source}: not a safetensors file (no JSON header after the 8-byte length)")
     size = int.from_bytes(data[:8], "little")
     if size > len(data) - 8:
         raise InputError(f"{source}: truncated safetensors file (header of {size} bytes, file of {len(data)})")

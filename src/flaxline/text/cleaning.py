@@ -37,7 +37,8 @@ def _high_half_characters() -> str:
 _MOJIBAKE_CHAR = "[" + re.escape(_high_half_characters()) + "]"
 _MOJIBAKE_RUN = re.compile(rf"(?:_*{_MOJIBAKE_CHAR}){{2,}}_*|_+{_MOJIBAKE_CHAR}_+")
 _PLAUSIBLE_PUNCTUATION = frozenset("’‘“”–—…¡¿°€£")
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+# Truncated links ("http:/", a bare "http") count too: retweets are cut off mid-link.
+_URL = re.compile(r"\bhttps?(?::\S*|\b)|\bwww\.\S+", re.IGNORECASE)
 _MENTION = re.compile(r"(?<![\w@])@\w+")
 _HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
 _WHITESPACE = re.compile(r"\s+")

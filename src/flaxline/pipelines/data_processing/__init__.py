@@ -1,1 +1,5 @@
 """Reading, checking and cleaning the raw labelled texts."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

@@ -45,6 +45,7 @@ def compare_models(
     """The side-by-side table, the confusion matrices and the learning curves."""
     by_model = {model_metrics["model"]["name"]: model_metrics, baseline_metrics["model"]["name"]: baseline_metrics}
     table = comparison_table(by_model)
-    logger.info("test results:\n%s", table.to_string(index=False, float_format="%.4f"))
+    for row in table.itertuples():
+        logger.info("test %s: accuracy %.4f, macro-F1 %.4f", row.model, row.accuracy, row.macro_f1)
     matrices = {name: metrics["confusion_matrix"] for name, metrics in by_model.items()}
     return table, confusion_matrix_figure(matrices, model_metrics["class_names"]), learning_curves_figure(history)

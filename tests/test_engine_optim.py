@@ -1,0 +1,32 @@
+import jax
+import jax.numpy as jnp
+import optax
+import pytest
+
+from flaxline.engine.optim import build_optimizer, build_schedule
+from flaxline.errors import InputError
+
+
+@pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "adamw"])
+@pytest.mark.parametrize("schedule", ["constant", "warmup_cosine"])
+def test_every_optimizer_minimises_a_quadratic(name, schedule):
+    tx = build_optimizer(name, 0.1, total_steps=200, schedule=schedule, warmup_fraction=0.1, clip_global_norm=10.0)
+    params = {"w": jnp.array([3.0, -2.0])}
+    state = tx.init(params)
+    grad = jax.grad(lambda p: jnp.sum(p["w"] ** 2))
+    for _ in range(200):
+        updates, state = tx.update(grad(params), state, params)
+        params = optax.apply_updates(params, updates)
+    assert float(jnp.abs(params["w"]).max()) < 0.3
+
+
+def test_warmup_cosine_rises_then_falls_to_zero():
+    schedule = build_schedule(1.0, "warmup_cosine", total_steps=100, warmup_fraction=0.1)
+    assert float(schedule(0)) == 0.0 and float(schedule(10)) == pytest.approx(1.0) and float(schedule(100)) == pytest.approx(0.0)
+
+
+def test_unknown_names_are_refused():
+    with pytest.raises(InputError, match="unknown optimizer 'rmsprop'"):
+        build_optimizer("rmsprop", 0.1, total_steps=10)
+    with pytest.raises(InputError, match="unknown schedule 'step'"):
+        build_schedule(0.1, "step")

@@ -1,0 +1,78 @@
+import numpy as np
+import pytest
+
+from flaxline.engine.batching import EncodedSplit, iterate_batches, steps_per_epoch
+from flaxline.engine.optim import build_optimizer
+from flaxline.engine.trainer import TrainingConfig, class_weight_vector, fit, predict_logits
+from flaxline.errors import InputError
+from flaxline.models import build_model
+from flaxline.models.serialization import model_to_bytes
+
+
+def toy_task(n=256, seed=0):
+    """The label is whether token 3 occurs in the sequence: learnable by an LSTM in a few epochs."""
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(2, 15, size=n).astype(np.int32)
+    ids = np.zeros((n, 16), dtype=np.int32)
+    for row, length in enumerate(lengths):
+        ids[row, :length] = rng.integers(4, 20, size=length)
+    labels = rng.integers(0, 2, size=n).astype(np.int32)
+    positions = (rng.random(n) * lengths).astype(int)
+    ids[np.arange(n)[labels == 1], positions[labels == 1]] = 3
+    return EncodedSplit(ids, lengths, labels)
+
+
+def train(epochs=3, seed=0, **loop):
+    train_split, validation = toy_task(256, 0), toy_task(64, 1)
+    model = build_model("lstm", vocab_size=20, num_classes=2, embed_dim=8, hidden_dim=16, seed=seed)
+    config = TrainingConfig(epochs=epochs, batch_size=32, seed=seed, **loop)
+    tx = build_optimizer("adam", 0.01, total_steps=epochs * steps_per_epoch(256, 32))
+    history = fit(model, tx, train_split, validation, config)
+    return model, history
+
+
+def test_training_lowers_the_loss_and_records_each_epoch():
+    _, history = train(epochs=4, patience=None)
+    assert [record["epoch"] for record in history] == [1, 2, 3, 4]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert history[-1]["validation_loss"] < history[0]["validation_loss"]
+
+
+def test_same_seed_same_parameters():
+    first, _ = train(epochs=2)
+    again, _ = train(epochs=2)
+    assert model_to_bytes(first, {}) == model_to_bytes(again, {})
+
+
+def test_early_stopping_keeps_the_best_epoch():
+    model, history = train(epochs=6, patience=1, min_delta=10.0)  # nothing improves by 10: stop after epoch 2
+    assert len(history) == 2
+    data = toy_task(64, 1)
+    logits = predict_logits(model, data.ids, data.lengths)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    loss = -(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))[np.arange(64), data.labels].mean()
+    assert loss == pytest.approx(history[0]["validation_loss"], rel=1e-4)
+
+
+def test_batches_are_trimmed_and_the_last_is_filled_with_zero_weight_rows():
+    data = toy_task(70)
+    batches = list(iterate_batches(data, np.arange(70), batch_size=32, length_multiple=8))
+    assert [len(b.labels) for b in batches] == [32, 32, 32]
+    assert batches[-1].weights.sum() == 6
+    for batch in batches:
+        assert batch.ids.shape[1] % 8 == 0 and batch.ids.shape[1] >= batch.lengths.max()
+
+
+def test_predictions_come_back_in_input_order():
+    model, _ = train(epochs=1)
+    data = toy_task(50, 2)
+    together = predict_logits(model, data.ids, data.lengths, batch_size=16)
+    one_by_one = np.concatenate([predict_logits(model, data.ids[i : i + 1], data.lengths[i : i + 1]) for i in range(50)])
+    np.testing.assert_allclose(together, one_by_one, rtol=1e-5, atol=1e-6)
+
+
+def test_balanced_class_weights():
+    np.testing.assert_allclose(class_weight_vector(np.array([0, 0, 0, 1]), 2, "balanced"), [2 / 3, 2.0])
+    np.testing.assert_array_equal(class_weight_vector(np.array([0, 1]), 2, None), [1.0, 1.0])
+    with pytest.raises(InputError, match="unknown class_weights"):
+        class_weight_vector(np.array([0]), 2, "inverse")

@@ -1,0 +1,52 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from flaxline.evaluation.baseline import fit_tfidf_logistic_regression
+from flaxline.evaluation.figures import confusion_matrix_figure, learning_curves_figure
+from flaxline.evaluation.metrics import classification_metrics, comparison_table, predictions_frame, softmax
+
+CLASSES = ["neg", "neu", "pos"]
+
+
+def test_metrics_match_a_hand_count():
+    labels = np.array([0, 0, 1, 1, 2, 2])
+    predicted = np.array([0, 1, 1, 1, 2, 0])
+    metrics = classification_metrics(labels, predicted, CLASSES)
+    assert metrics["accuracy"] == pytest.approx(4 / 6)
+    assert metrics["report"]["neu"]["precision"] == pytest.approx(2 / 3)
+    assert metrics["report"]["neu"]["recall"] == pytest.approx(1.0)
+    f1 = [0.5, 0.8, 2 / 3]
+    assert metrics["macro_f1"] == pytest.approx(np.mean(f1))
+    assert metrics["confusion_matrix"] == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    assert metrics["report"]["pos"]["support"] == 2
+
+
+def test_a_class_never_predicted_counts_as_zero():
+    metrics = classification_metrics(np.array([0, 1, 2]), np.array([0, 0, 0]), CLASSES)
+    assert metrics["report"]["pos"]["f1-score"] == 0.0
+
+
+def test_predictions_frame_and_comparison_table():
+    probabilities = softmax(np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 3.0]]))
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    frame = predictions_frame(pd.Series(["a", "b"]), np.array([0, 1]), probabilities, CLASSES)
+    assert frame["predicted"].tolist() == ["neg", "pos"] and "probability_neu" in frame
+    metrics = classification_metrics(np.array([0, 1]), np.array([0, 2]), CLASSES)
+    table = comparison_table({"net": metrics, "base": metrics})
+    assert table["model"].tolist() == ["net", "base"] and {"macro_f1", "f1_pos", "accuracy"} <= set(table.columns)
+
+
+def test_baseline_learns_words():
+    texts = ["good great", "great fun", "bad awful", "awful sad"] * 5
+    model = fit_tfidf_logistic_regression(texts, np.array([1, 1, 0, 0] * 5))
+    assert model.predict(["so great", "so awful"]).tolist() == [1, 0]
+
+
+def test_figures_draw_one_panel_per_model_and_both_curves():
+    figure = confusion_matrix_figure({"a": [[1, 0], [0, 1]], "b": [[0, 1], [1, 0]]}, ["x", "y"])
+    assert len(figure.axes) == 2
+    history = pd.DataFrame(
+        {"epoch": [1, 2], "train_loss": [1, 0.5], "validation_loss": [1, 0.7], "train_accuracy": [0.5, 0.8], "validation_accuracy": [0.5, 0.7]}
+    )
+    assert [len(axes.lines) for axes in learning_curves_figure(history).axes] == [2, 2]

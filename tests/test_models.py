@@ -1,0 +1,82 @@
+import pickle
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from flaxline.errors import InputError
+from flaxline.models import MODELS, build_model
+from flaxline.models.serialization import model_from_bytes, model_to_bytes
+
+CONFIG = {"name": "lstm", "vocab_size": 40, "num_classes": 3, "embed_dim": 8, "hidden_dim": 12, "seed": 1}
+IDS = np.array([[5, 6, 7, 0], [8, 9, 0, 0]], dtype=np.int32)
+LENGTHS = np.array([3, 2], dtype=np.int32)
+
+
+def build(**overrides):
+    config = {**CONFIG, **overrides}
+    return build_model(config.pop("name"), **config)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_logits_shape_and_padding_never_changes_them(name):
+    model = build(name=name)
+    model.eval()
+    logits = model(IDS, LENGTHS)
+    assert logits.shape == (2, 3)
+    longer = np.pad(IDS, ((0, 0), (0, 12)))
+    np.testing.assert_allclose(model(longer, LENGTHS), logits, rtol=1e-5, atol=1e-6)
+    garbage_in_padding = longer.copy()
+    garbage_in_padding[:, 4:] = 13
+    np.testing.assert_allclose(model(garbage_in_padding, LENGTHS), logits, rtol=1e-5, atol=1e-6)
+
+
+def test_the_seed_decides_the_initialisation():
+    first, again, other = build(seed=1), build(seed=1), build(seed=2)
+    assert jnp.array_equal(first.embed.embedding[...], again.embed.embedding[...])
+    assert not jnp.array_equal(first.embed.embedding[...], other.embed.embedding[...])
+
+
+def test_unknown_model_and_bad_arguments_are_one_line_errors():
+    with pytest.raises(InputError, match="unknown model 'gru'; known models: lstm"):
+        build_model("gru", vocab_size=3, num_classes=2)
+    with pytest.raises(InputError, match="model 'lstm':.*hidden"):
+        build_model("lstm", vocab_size=3, num_classes=2, hidden=4)
+
+
+def test_saved_model_round_trips_exactly():
+    model = build()
+    model.eval()
+    restored, config = model_from_bytes(model_to_bytes(model, CONFIG), "model.safetensors")
+    restored.eval()
+    assert config == CONFIG
+    np.testing.assert_array_equal(restored(IDS, LENGTHS), model(IDS, LENGTHS))
+
+
+def test_saving_is_byte_for_byte_deterministic():
+    assert model_to_bytes(build(), CONFIG) == model_to_bytes(build(), CONFIG)
+
+
+def test_truncated_tampered_or_mismatched_files_are_refused():
+    data = model_to_bytes(build(), CONFIG)
+    with pytest.raises(InputError, match="m.st: truncated safetensors file"):
+        model_from_bytes(data[:100], "m.st")
+    with pytest.raises(InputError, match="m.st: not a safetensors file"):
+        model_from_bytes(data[:5], "m.st")
+    with pytest.raises(InputError, match="m.st: corrupt model file"):
+        model_from_bytes(data[:-10], "m.st")
+    mismatched = model_to_bytes(build(vocab_size=41), {**CONFIG, "vocab_size": 41}).replace(b'\\"vocab_size\\": 41', b'\\"vocab_size\\": 40')
+    with pytest.raises(InputError, match=r"m.st: tensor 'embed.embedding' is float32\[41, 8\] but the config expects float32\[40, 8\]"):
+        model_from_bytes(mismatched, "m.st")
+
+
+def test_a_pickle_is_refused_without_being_executed(tmp_path):
+    marker = tmp_path / "executed"
+
+    class Exploit:
+        def __reduce__(self):
+            return (marker.write_text, ("pwned",))
+
+    with pytest.raises(InputError, match="m.st: not a safetensors file"):
+        model_from_bytes(pickle.dumps(Exploit()), "m.st")
+    assert not marker.exists()
