@@ -38,6 +38,7 @@ def make_small_project(root: Path, rows: int) -> Path:
     for name in ("conf", "notebooks"):
         shutil.copytree(PROJECT_ROOT / name, root / name, ignore=shutil.ignore_patterns("local"))
     shutil.copy(PROJECT_ROOT / "pyproject.toml", root / "pyproject.toml")
+    (root / "src").mkdir()  # Kedro checks the folder exists; the package itself is installed
     (root / "conf" / "local").mkdir()
     for layer in ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models", "07_model_output", "08_reporting"):
         (root / "data" / layer).mkdir(parents=True)

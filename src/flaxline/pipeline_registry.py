@@ -50,7 +50,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     tasks = declared_tasks()
     for task in tasks:
         for stage in STAGES:
-            registry[f"{task}.{stage}"] = pipeline(stages[stage], namespace=task)
+            registry[f"{task}.{stage}"] = pipeline(stages[stage], namespace=task, tags=stage)
         registry[task] = sum(registry[f"{task}.{stage}"] for stage in STAGES)
     default_tasks = [task for task, spec in tasks.items() if (spec or {}).get("default", False)]
     for stage in STAGES:

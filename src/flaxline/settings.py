@@ -2,7 +2,10 @@
 
 from kedro.config import OmegaConfigLoader
 
+from flaxline.hooks import StageTimingHooks
 from flaxline.resources import distribution_file
+
+HOOKS = (StageTimingHooks(),)
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

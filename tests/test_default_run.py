@@ -1,0 +1,62 @@
+"""The whole default pipeline through a KedroSession on ~2,000 real rows, then the notebook."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from nbclient import NotebookClient
+
+from flaxline.models.serialization import model_from_bytes
+
+
+def latest(path: Path) -> Path:
+    """The newest version of a versioned dataset (``path/<timestamp>/<name>``)."""
+    return sorted(path.iterdir())[-1] / path.name
+
+
+def test_every_output_is_written_and_every_row_accounted_for(small_project_run):
+    data = small_project_run / "data"
+    report = json.loads(latest(data / "08_reporting/tweets/cleaning_report.json").read_text())
+    clean = pd.read_parquet(data / "02_intermediate/tweets/clean.parquet")
+    rejected = pd.read_parquet(latest(data / "02_intermediate/tweets/rejected.parquet"))
+    assert report["raw_rows"] == 2000 == len(clean) + len(rejected)
+    splits = [pd.read_parquet(data / f"03_primary/tweets/{name}.parquet") for name in ("train", "validation", "test")]
+    assert sum(map(len, splits)) == len(clean)
+    for name in ("model_metrics.json", "baseline_metrics.json", "comparison.csv", "confusion_matrix.png", "learning_curves.png"):
+        assert latest(data / "08_reporting/tweets" / name).stat().st_size > 0
+    metrics = json.loads(latest(data / "08_reporting/tweets/model_metrics.json").read_text())
+    assert metrics["examples"] == len(splits[2]) and 0 <= metrics["macro_f1"] <= 1
+    assert {"negative", "neutral", "positive", "macro avg", "weighted avg"} <= set(metrics["report"])
+    model, config = model_from_bytes(latest(data / "06_models/tweets/model.safetensors").read_bytes(), "model")
+    assert config["name"] == "lstm" and config["vocab_size"] == json.loads((data / "04_feature/tweets/encoding.json").read_text())["vocab_size"]
+
+
+def test_an_older_model_is_re_evaluated_with_load_versions(small_project_run):
+    from kedro.framework.session import KedroSession
+
+    models = small_project_run / "data/06_models/tweets/model.safetensors"
+    version = sorted(p.name for p in models.iterdir())[0]
+    metrics_dir = small_project_run / "data/08_reporting/tweets/model_metrics.json"
+    before = {p.name for p in metrics_dir.iterdir()}
+    with KedroSession.create(project_path=small_project_run, env="test") as session:
+        session.run(pipeline_names=["evaluation"], load_versions={"tweets.model": version})
+    added = {p.name for p in metrics_dir.iterdir()} - before
+    assert len(added) == 1
+    first = json.loads((metrics_dir / sorted(before)[0] / "model_metrics.json").read_text())
+    again = json.loads((metrics_dir / added.pop() / "model_metrics.json").read_text())
+    assert again["report"] == first["report"]
+
+
+def test_the_notebook_runs_headless(small_project_run):
+    notebook = nbformat.read(Path(__file__).parents[1] / "notebooks" / "explore.ipynb", as_version=4)
+    assert os.environ.get("KEDRO_ENV") == "test"  # the kernel inherits it and reads the sample's catalog
+    NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(small_project_run)}}).execute()
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    assert not [output for output in outputs if output.output_type == "error"]
+    assert any("image/png" in output.get("data", {}) for output in outputs)
+    assert any("2000 raw rows" in output.get("text", "") for output in outputs)
