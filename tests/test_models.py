@@ -8,7 +8,8 @@ from flaxline.errors import InputError
 from flaxline.models import MODELS, build_model
 from flaxline.models.serialization import model_from_bytes, model_to_bytes
 
-CONFIG = {"name": "lstm", "vocab_size": 40, "num_classes": 3, "embed_dim": 8, "hidden_dim": 12, "seed": 1}
+SIZES = {"vocab_size": 40, "num_classes": 3, "seed": 1}
+CONFIG = {"name": "lstm", **SIZES, "embed_dim": 8, "hidden_dim": 12}
 IDS = np.array([[5, 6, 7, 0], [8, 9, 0, 0]], dtype=np.int32)
 LENGTHS = np.array([3, 2], dtype=np.int32)
 
@@ -18,9 +19,24 @@ def build(**overrides):
     return build_model(config.pop("name"), **config)
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_logits_shape_and_padding_never_changes_them(name):
-    model = build(name=name)
+VARIANTS = [
+    {"name": "lstm"},
+    {"name": "lstm", "pooling": "mean"},
+    {"name": "lstm", "pooling": "max"},
+    {"name": "bilstm_attention", "embed_dim": 8, "hidden_dim": 8, "mlp_dim": 16},
+    {"name": "transformer", "dim": 16, "heads": 2, "layers": 2, "mlp_dim": 32, "max_length": 32},
+    {"name": "transformer", "dim": 16, "heads": 2, "layers": 1, "mlp_dim": 32, "max_length": 32, "pooling": "cls"},
+    {"name": "cnn", "embed_dim": 8, "filters": 6, "widths": [2, 3, 5]},
+]
+
+
+def test_every_model_has_a_variant_under_test():
+    assert {variant["name"] for variant in VARIANTS} == set(MODELS)
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: "-".join(map(str, v.values())))
+def test_logits_shape_and_padding_never_changes_them(variant):
+    model = build_model(**SIZES, **variant)
     model.eval()
     logits = model(IDS, LENGTHS)
     assert logits.shape == (2, 3)
@@ -38,7 +54,7 @@ def test_the_seed_decides_the_initialisation():
 
 
 def test_unknown_model_and_bad_arguments_are_one_line_errors():
-    with pytest.raises(InputError, match="unknown model 'gru'; known models: lstm"):
+    with pytest.raises(InputError, match="unknown model 'gru'; known models: bilstm_attention, cnn, lstm, transformer"):
         build_model("gru", vocab_size=3, num_classes=2)
     with pytest.raises(InputError, match="model 'lstm':.*hidden"):
         build_model("lstm", vocab_size=3, num_classes=2, hidden=4)

@@ -9,7 +9,8 @@ Rules, applied in this order (the first that fires is the row's reason):
    confidence is kept as missing. ``low_confidence`` when below ``min_confidence``.
 5. ``empty_after_cleaning``: nothing is left once the text is cleaned.
 6. Copies of one text (the cleaned text compared case-insensitively, so retweets of one
-   message with different links count as copies) vote on its label: the label with most
+   message with different links count as copies; within one split when the raw data comes
+   already split, so that a fixed test set stays whole) vote on its label: the label with most
    copies wins, ties broken by the summed confidence; copies with another label are
    ``conflicting_label``, and when the vote is still tied every copy is. Of the winning
    copies the one with the highest confidence (then the first) is kept and the others are
@@ -28,6 +29,7 @@ from flaxline.data.delimited import PARSE_ERROR, SOURCE_ENCODING, SOURCE_LINE
 from flaxline.text.cleaning import CleaningPolicy, clean_text
 
 REJECTED_COLUMNS = ["row", "text", "label", "reason", "detail"]
+SPLIT = "split"
 
 
 @dataclass(frozen=True)
@@ -94,18 +96,22 @@ def clean_table(
     _reject_duplicates(frame, reason, reject)
 
     kept_mask = reason == ""
-    kept = frame.loc[kept_mask, ["row", "text", "label", "confidence"]].reset_index(drop=True)
+    carried = [SPLIT] if SPLIT in raw else []
+    for column in carried:
+        frame[column] = raw[column].to_numpy()
+    kept = frame.loc[kept_mask, [*carried, "row", "text", "label", "confidence"]].reset_index(drop=True)
     if SOURCE_ENCODING in raw:
         kept["source_encoding"] = raw.loc[kept_mask.to_numpy(), SOURCE_ENCODING].to_numpy()
     rejected = pd.DataFrame(
         {
+            **{column: frame[column][~kept_mask] for column in carried},
             "row": frame["row"][~kept_mask],
             "text": frame["raw_text"][~kept_mask],
             "label": frame["label"][~kept_mask],
             "reason": reason[~kept_mask],
             "detail": detail[~kept_mask],
         },
-        columns=REJECTED_COLUMNS,
+        columns=[*carried, *REJECTED_COLUMNS],
     ).reset_index(drop=True)
     if len(kept) + len(rejected) != len(raw):
         raise AssertionError(f"{len(raw)} raw rows but {len(kept)} kept + {len(rejected)} rejected")
@@ -136,7 +142,8 @@ def _as_text(column: pd.Series) -> pd.Series:
 
 def _reject_duplicates(frame: pd.DataFrame, reason: pd.Series, reject) -> None:
     candidates = frame[reason == ""].assign(
-        key=lambda f: f["text"].str.casefold(), weight=lambda f: f["confidence"].fillna(0.0)
+        key=lambda f: (f[SPLIT].astype(str) + "\x00" if SPLIT in f else "") + f["text"].str.casefold(),
+        weight=lambda f: f["confidence"].fillna(0.0),
     )
     votes = (
         candidates.groupby(["key", "label"], sort=False)

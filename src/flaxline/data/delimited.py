@@ -134,3 +134,16 @@ def _check_header(path: Path, header: list[str], delimiter: str) -> None:
         for other in (",", "\t", ";", "|"):
             if other != delimiter and other in header[0]:
                 raise InputError(f"{path}: line 1: one column only; the file seems delimited by {other!r}, not {delimiter!r}")
+
+
+def read_split_files(directory: str | Path, files: dict[str, str], **options) -> pd.DataFrame:
+    """Read one delimited file per split (``{"train": "train.tsv", ...}``) into one frame with a ``split`` column."""
+    directory = Path(directory)
+    frames = []
+    for split, name in files.items():
+        frame = read_delimited(directory / name, **options)
+        frames.append(frame.assign(split=split))
+    combined = pd.concat(frames, ignore_index=True)
+    combined.attrs["source"] = str(directory)
+    combined.attrs["encodings"] = dict(sum((Counter(frame.attrs["encodings"]) for frame in frames), Counter()))
+    return combined

@@ -33,12 +33,14 @@ def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, source: str) -> pd
         raise InputError(f"{source}: {message}") from None
 
 
-CLEAN_SCHEMA = pa.DataFrameSchema(
-    {
-        "row": pa.Column(int, unique=True),
+def clean_schema(presplit: bool) -> pa.DataFrameSchema:
+    """The clean table: one row per source line (per split file when the data came split), non-empty text."""
+    columns = {
+        "row": pa.Column(int),
         "text": pa.Column(str, pa.Check.str_length(min_value=1)),
         "label": pa.Column(str),
         "confidence": pa.Column(float, pa.Check.in_range(0.0, 1.0), nullable=True),
-    },
-    strict=False,
-)
+    }
+    if presplit:
+        columns["split"] = pa.Column(str, pa.Check.isin(["train", "validation", "test"]))
+    return pa.DataFrameSchema(columns, unique=["split", "row"] if presplit else ["row"], strict=False)

@@ -1,4 +1,4 @@
-"""Stratified train / validation / test splits."""
+"""Train / validation / test splits: stratified, or the ones the data came with."""
 
 from __future__ import annotations
 
@@ -32,3 +32,17 @@ def stratified_split(
         random_state=seed,
     )
     return {name: part.reset_index(drop=True) for name, part in zip(SPLITS, (train, validation, test))}
+
+
+def predefined_split(frame: pd.DataFrame, column: str = "split") -> dict[str, pd.DataFrame]:
+    """The splits named in ``column`` (data that comes already split, such as a benchmark's files)."""
+    if column not in frame:
+        raise InputError(f"column '{column}' is missing: the 'predefined' split needs data that comes split")
+    unknown = sorted(set(frame[column]) - set(SPLITS))
+    if unknown:
+        raise InputError(f"column '{column}': unknown split {unknown[0]!r}; splits are {', '.join(SPLITS)}")
+    parts = {name: frame[frame[column] == name].drop(columns=column).reset_index(drop=True) for name in SPLITS}
+    empty = [name for name, part in parts.items() if part.empty]
+    if empty:
+        raise InputError(f"column '{column}': split '{empty[0]}' has no rows")
+    return parts

@@ -8,33 +8,49 @@ from typing import Any
 import pandas as pd
 from kedro.io.core import AbstractDataset, DatasetError
 
-from flaxline.data.delimited import read_delimited
+from flaxline.data.delimited import read_delimited, read_split_files
+from flaxline.data.glue import DOWNLOADERS
 from flaxline.errors import InputError
 
 
 class DelimitedTextDataset(AbstractDataset[None, pd.DataFrame]):
-    """Read-only: raw data is the project's input, never its output."""
+    """Read-only: raw data is the project's input, never its output.
+
+    ``filepath`` is one file, or, with ``splits`` (``{train: train.tsv, ...}``), the folder of
+    data that comes already split; the frame then has a ``split`` column. ``download`` names a
+    downloader of ``flaxline.data.glue.DOWNLOADERS`` that fetches missing split files.
+    """
 
     def __init__(
         self,
         *,
         filepath: str,
+        splits: dict[str, str] | None = None,
+        download: str | None = None,
         delimiter: str = ",",
         quoting: bool = True,
         fallback_encodings: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
+        if download is not None and download not in DOWNLOADERS:
+            raise DatasetError(f"{filepath}: unknown downloader '{download}'; known: {', '.join(DOWNLOADERS)}")
         self._filepath = filepath
-        self._delimiter = delimiter
-        self._quoting = quoting
-        self._fallback_encodings = tuple(fallback_encodings if fallback_encodings is not None else ["mac_roman"])
+        self._splits = dict(splits) if splits else None
+        self._download = download
+        self._options = {
+            "delimiter": delimiter,
+            "quoting": quoting,
+            "fallback_encodings": tuple(fallback_encodings if fallback_encodings is not None else ["mac_roman"]),
+        }
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
         try:
-            return read_delimited(
-                self._filepath, delimiter=self._delimiter, quoting=self._quoting, fallback_encodings=self._fallback_encodings
-            )
+            if self._splits is None:
+                return read_delimited(self._filepath, **self._options)
+            if self._download and not self._exists():
+                DOWNLOADERS[self._download](self._filepath)
+            return read_split_files(self._filepath, self._splits, **self._options)
         except InputError as error:
             raise DatasetError(str(error)) from None
 
@@ -42,7 +58,9 @@ class DelimitedTextDataset(AbstractDataset[None, pd.DataFrame]):
         raise DatasetError(f"{self._filepath}: raw data is read-only")
 
     def _exists(self) -> bool:
-        return Path(self._filepath).is_file()
+        if self._splits is None:
+            return Path(self._filepath).is_file()
+        return all((Path(self._filepath) / name).is_file() for name in self._splits.values())
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "delimiter": self._delimiter, "fallback_encodings": self._fallback_encodings}
+        return {"filepath": self._filepath, "splits": self._splits, "download": self._download, **self._options}

@@ -8,10 +8,16 @@ from __future__ import annotations
 from flax import nnx
 
 from flaxline.errors import InputError
+from flaxline.models.bilstm_attention import BiLSTMAttentionClassifier
+from flaxline.models.cnn import CNNClassifier
 from flaxline.models.lstm import LSTMClassifier
+from flaxline.models.transformer import TransformerClassifier
 
 MODELS: dict[str, type[nnx.Module]] = {
     "lstm": LSTMClassifier,
+    "bilstm_attention": BiLSTMAttentionClassifier,
+    "transformer": TransformerClassifier,
+    "cnn": CNNClassifier,
 }
 
 

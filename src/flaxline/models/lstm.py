@@ -6,8 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-
-POOLINGS = ("last", "mean", "max")
+from flaxline.models.pooling import POOLINGS, masked_max, masked_mean
 
 
 class LSTMClassifier(nnx.Module):
@@ -50,11 +49,8 @@ class LSTMClassifier(nnx.Module):
         )
         if self.pooling == "last":
             pooled = last_hidden
+        elif self.pooling == "mean":
+            pooled = masked_mean(states, lengths)
         else:
-            real = (jnp.arange(ids.shape[1])[None, :] < lengths[:, None])[..., None]
-            if self.pooling == "mean":
-                pooled = jnp.sum(states * real, axis=1) / jnp.maximum(lengths, 1)[:, None]
-            else:
-                pooled = jnp.max(jnp.where(real, states, -jnp.inf), axis=1)
-                pooled = jnp.where(lengths[:, None] > 0, pooled, 0.0)
+            pooled = masked_max(states, lengths)
         return self.head(self.dropout(pooled))

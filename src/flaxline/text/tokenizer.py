@@ -15,6 +15,8 @@ import numpy as np
 from tokenizers import Tokenizer, normalizers, pre_tokenizers
 from tokenizers.models import WordLevel
 
+from flaxline.errors import InputError
+
 PAD_TOKEN, UNK_TOKEN = "[PAD]", "[UNK]"
 PAD_ID, UNK_ID = 0, 1
 
@@ -24,12 +26,25 @@ def _normalizer(lowercase: bool) -> normalizers.Normalizer:
     return normalizers.Sequence(steps)
 
 
+PRE_TOKENIZERS = {
+    "whitespace": pre_tokenizers.Whitespace,  # words and runs of punctuation: "don't!" → don ' t !
+    "whitespace_split": pre_tokenizers.WhitespaceSplit,  # whitespace only: "don't!" → don't!
+}
+
+
 def fit_tokenizer(
-    texts: Iterable[str], *, lowercase: bool = True, min_frequency: int = 1, max_vocab_size: int | None = None
+    texts: Iterable[str],
+    *,
+    lowercase: bool = True,
+    min_frequency: int = 1,
+    max_vocab_size: int | None = None,
+    pre_tokenizer: str = "whitespace",
 ) -> Tokenizer:
     """Fit a word-level tokenizer: ``[PAD]`` = 0, ``[UNK]`` = 1, then tokens by frequency."""
+    if pre_tokenizer not in PRE_TOKENIZERS:
+        raise InputError(f"unknown pre_tokenizer '{pre_tokenizer}'; known: {', '.join(PRE_TOKENIZERS)}")
     normalizer = _normalizer(lowercase)
-    pre_tokenizer = pre_tokenizers.Whitespace()
+    pre_tokenizer = PRE_TOKENIZERS[pre_tokenizer]()
     counts = Counter(
         token
         for text in texts

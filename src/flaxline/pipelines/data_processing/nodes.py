@@ -6,8 +6,8 @@ import logging
 
 import pandas as pd
 
-from flaxline.data.cleaning import ColumnRoles, clean_table
-from flaxline.data.schema import CLEAN_SCHEMA, raw_schema, validate
+from flaxline.data.cleaning import SPLIT, ColumnRoles, clean_table
+from flaxline.data.schema import clean_schema, raw_schema, validate
 from flaxline.text.cleaning import CleaningPolicy
 
 logger = logging.getLogger(__name__)
@@ -24,7 +24,7 @@ def clean_raw_data(raw: pd.DataFrame, classes: list[str], parameters: dict) -> t
     result = clean_table(
         raw, roles, list(classes), CleaningPolicy(**parameters["policy"]), parameters.get("min_confidence")
     )
-    validate(result.kept, CLEAN_SCHEMA, "clean data")
+    validate(result.kept, clean_schema(SPLIT in raw), "clean data")
     logger.info(
         "%s: %d rows kept, %d rejected (%s)",
         source, result.report["kept_rows"], result.report["rejected_rows"], result.report["rejected_by_reason"],
