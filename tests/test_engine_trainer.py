@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from flaxline.engine.batching import EncodedSplit, iterate_batches, steps_per_epoch
+from flaxline.engine.batching import (
+    EncodedSplit,
+    bucketed_batches,
+    iterate_batches,
+    sequential_batches,
+    steps_per_epoch,
+)
 from flaxline.engine.optim import build_optimizer
 from flaxline.engine.trainer import TrainingConfig, class_weight_vector, fit, predict_logits
 from flaxline.errors import InputError
@@ -56,7 +62,7 @@ def test_early_stopping_keeps_the_best_epoch():
 
 def test_batches_are_trimmed_and_the_last_is_filled_with_zero_weight_rows():
     data = toy_task(70)
-    batches = list(iterate_batches(data, np.arange(70), batch_size=32, length_multiple=8))
+    batches = list(iterate_batches(data, sequential_batches(np.arange(70), 32), batch_size=32, length_multiple=8))
     assert [len(b.labels) for b in batches] == [32, 32, 32]
     assert batches[-1].weights.sum() == 6
     for batch in batches:
@@ -76,3 +82,21 @@ def test_balanced_class_weights():
     np.testing.assert_array_equal(class_weight_vector(np.array([0, 1]), 2, None), [1.0, 1.0])
     with pytest.raises(InputError, match="unknown class_weights"):
         class_weight_vector(np.array([0]), 2, "inverse")
+
+
+def test_bucketed_batches_cover_every_example_once_with_less_padding():
+    data = toy_task(1000)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(1000)
+    bucketed = bucketed_batches(data.lengths, order, batch_size=32, window_batches=8, rng=rng)
+    assert sorted(np.concatenate(bucketed).tolist()) == list(range(1000))
+    assert len(bucketed) == steps_per_epoch(1000, 32, window_batches=8)
+    widths = lambda batches: sum(data.lengths[b].max() * len(b) for b in batches)  # noqa: E731
+    assert widths(bucketed) < 0.8 * widths(sequential_batches(order, 32))
+    first, again = (bucketed_batches(data.lengths, order, 32, 8, np.random.default_rng(1)) for _ in range(2))
+    assert all((a == b).all() for a, b in zip(first, again))
+
+
+def test_training_with_buckets_learns_too():
+    _, history = train(epochs=4, patience=None, bucket_window_batches=4)
+    assert history[-1]["validation_loss"] < history[0]["validation_loss"]

@@ -17,7 +17,13 @@ import numpy as np
 import optax
 from flax import nnx
 
-from flaxline.engine.batching import EncodedSplit, iterate_batches, steps_per_epoch
+from flaxline.engine.batching import (
+    EncodedSplit,
+    bucketed_batches,
+    iterate_batches,
+    sequential_batches,
+    steps_per_epoch,
+)
 from flaxline.engine.progress import EpochProgress
 from flaxline.errors import InputError
 
@@ -32,6 +38,8 @@ class TrainingConfig:
     patience: int | None = 3
     min_delta: float = 0.0
     length_multiple: int = 8
+    # Batches per window sorted by length before batching (0: plain shuffled batches).
+    bucket_window_batches: int = 0
     eval_batch_size: int = 256
     progress_every_steps: int = 50
     # "balanced" weighs each class's loss by n / (classes · n_class), as scikit-learn does.
@@ -86,7 +94,7 @@ def batched_logits(forward, params, rest, ids: np.ndarray, lengths: np.ndarray, 
     data = EncodedSplit(ids, lengths, np.zeros(len(lengths), dtype=np.int32))
     outputs = [
         forward(params, rest, batch.ids, batch.lengths)
-        for batch in iterate_batches(data, order, batch_size, length_multiple)
+        for batch in iterate_batches(data, sequential_batches(order, batch_size), batch_size, length_multiple)
     ]
     logits = np.concatenate(jax.device_get(outputs))[: len(order)]
     result = np.empty_like(logits)
@@ -95,9 +103,14 @@ def batched_logits(forward, params, rest, ids: np.ndarray, lengths: np.ndarray, 
 
 
 def predict_logits(model: nnx.Module, ids: np.ndarray, lengths: np.ndarray, batch_size: int = 256, length_multiple: int = 8) -> np.ndarray:
-    """Logits of ``model`` (in evaluation mode) for every row."""
+    """Logits of ``model`` (in evaluation mode) for every row.
+
+    A model may offer ``for_inference()``: an equivalent copy that is cheaper to evaluate.
+    """
+    model = model.for_inference() if hasattr(model, "for_inference") else model
     model.eval()
-    graphdef, params, rest = nnx.split(model, nnx.Param, ...)
+    # Arrays loaded from files are numpy: put them on the device once, not at every call.
+    graphdef, params, rest = jax.device_put(nnx.split(model, nnx.Param, ...))
     return batched_logits(make_forward(graphdef), params, rest, ids, lengths, batch_size, length_multiple)
 
 
@@ -117,7 +130,8 @@ def fit(
 ) -> list[dict]:
     """Train ``model`` in place; early stopping on validation loss restores the best epoch's parameters.
 
-    Returns one record per epoch: train and validation loss and accuracy, and seconds.
+    Returns one record per epoch: train and validation loss and accuracy, the seconds of the
+    training pass and of the whole epoch (validation included).
     """
     model.eval()
     eval_graphdef = nnx.graphdef(model)
@@ -128,7 +142,7 @@ def fit(
     num_classes = jax.eval_shape(forward, params, rest, train.ids[:1], train.lengths[:1]).shape[-1]
     train_step = make_train_step(graphdef, tx, class_weight_vector(train.labels, num_classes, config.class_weights))
     rng = np.random.default_rng(config.seed)
-    steps = steps_per_epoch(len(train), config.batch_size)
+    steps = steps_per_epoch(len(train), config.batch_size, config.bucket_window_batches)
 
     history: list[dict] = []
     best_loss, best_params, since_best = np.inf, None, 0
@@ -137,8 +151,12 @@ def fit(
             started = time.perf_counter()
             progress.start_epoch(epoch)
             order = rng.permutation(len(train))
+            if config.bucket_window_batches:
+                batches = bucketed_batches(train.lengths, order, config.batch_size, config.bucket_window_batches, rng)
+            else:
+                batches = sequential_batches(order, config.batch_size)
             sums = []
-            for step, batch in enumerate(iterate_batches(train, order, config.batch_size, config.length_multiple), 1):
+            for step, batch in enumerate(iterate_batches(train, batches, config.batch_size, config.length_multiple), 1):
                 params, rest, opt_state, batch_sums = train_step(
                     params, rest, opt_state, batch.ids, batch.lengths, batch.labels, batch.weights
                 )
@@ -149,6 +167,7 @@ def fit(
                 else:
                     progress.advance(step)
             total, correct, count = np.sum(jax.device_get(sums), axis=0)
+            train_seconds = time.perf_counter() - started
             val_logits = batched_logits(
                 forward, params, rest, validation.ids, validation.lengths, config.eval_batch_size, config.length_multiple
             )
@@ -159,6 +178,7 @@ def fit(
                 "train_accuracy": float(correct / count),
                 "validation_loss": val_loss,
                 "validation_accuracy": val_accuracy,
+                "train_seconds": train_seconds,
                 "seconds": time.perf_counter() - started,
             }
             history.append(record)
@@ -173,6 +193,6 @@ def fit(
                 if config.patience is not None and since_best >= config.patience:
                     logger.info("early stopping after epoch %d: no validation improvement for %d epochs", epoch, since_best)
                     break
-    nnx.update(model, best_params, rest)
+    nnx.update(model, jax.device_put(best_params), rest)
     model.eval()
     return history

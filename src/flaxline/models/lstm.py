@@ -9,6 +9,62 @@ from flax import nnx
 from flaxline.models.pooling import POOLINGS, masked_max, masked_mean
 
 
+class LSTMLayer(nnx.Module):
+    """An LSTM with one packed kernel: gates = [x_t, h] @ kernel + bias, packed [input, forget, cell, output].
+
+    One matrix product per step (the input and recurrent parts concatenated) measured faster
+    on XLA:CPU than two products or than projecting all inputs before the recurrence. Time
+    steps at or past a sequence's length leave its state unchanged.
+    """
+
+    def __init__(self, in_features: int, hidden_dim: int, *, unroll: int = 1, rngs: nnx.Rngs):
+        self.in_features, self.hidden_dim, self.unroll = in_features, hidden_dim, unroll
+        input_part = nnx.initializers.lecun_normal()(rngs.params(), (in_features, 4 * hidden_dim))
+        recurrent_part = [nnx.initializers.orthogonal()(rngs.params(), (hidden_dim, hidden_dim)) for _ in range(4)]
+        self.kernel = nnx.Param(jnp.concatenate([input_part, jnp.concatenate(recurrent_part, axis=1)], axis=0))
+        self.bias = nnx.Param(jnp.zeros((4 * hidden_dim,)))
+
+    def project(self, inputs: jax.Array) -> jax.Array:
+        """The input part of the gates, ``inputs @ kernel[:E] + bias`` ([..., E] → [..., 4H])."""
+        return inputs @ self.kernel[: self.in_features] + self.bias[...]
+
+    def __call__(
+        self, inputs: jax.Array | None, lengths: jax.Array, projected: jax.Array | None = None
+    ) -> tuple[jax.Array, jax.Array]:
+        """Run over ``inputs`` [B, L, E], or over their ``projected`` input parts [B, L, 4H].
+
+        Returns the state at each sequence's end [B, H] and the states [B, L, H].
+        """
+        kernel, bias = self.kernel[...], self.bias[...]
+        if projected is None:
+            sequence = inputs
+
+            def gates_of(step_input, hidden):
+                return jnp.concatenate([step_input, hidden], axis=-1) @ kernel + bias
+        else:
+            sequence, recurrent_kernel = projected, kernel[self.in_features :]
+
+            def gates_of(step_input, hidden):
+                return step_input + hidden @ recurrent_kernel
+
+        def step(carry, step_inputs):
+            cell, hidden = carry
+            step_input, position = step_inputs
+            input_gate, forget_gate, candidate, output_gate = jnp.split(gates_of(step_input, hidden), 4, axis=-1)
+            new_cell = jax.nn.sigmoid(forget_gate) * cell + jax.nn.sigmoid(input_gate) * jnp.tanh(candidate)
+            new_hidden = jax.nn.sigmoid(output_gate) * jnp.tanh(new_cell)
+            real = (position < lengths)[:, None]
+            cell, hidden = jnp.where(real, new_cell, cell), jnp.where(real, new_hidden, hidden)
+            return (cell, hidden), hidden
+
+        batch, width = sequence.shape[:2]
+        zeros = jnp.zeros((batch, self.hidden_dim), sequence.dtype)
+        (_, last_hidden), states = jax.lax.scan(
+            step, (zeros, zeros), (sequence.swapaxes(0, 1), jnp.arange(width)), unroll=self.unroll
+        )
+        return last_hidden, states.swapaxes(0, 1)
+
+
 class LSTMClassifier(nnx.Module):
     """Classifies a padded sequence from its LSTM states.
 
@@ -28,25 +84,36 @@ class LSTMClassifier(nnx.Module):
         dropout: float = 0.0,
         token_dropout: float = 0.0,
         pooling: str = "last",
+        unroll: int = 1,
         rngs: nnx.Rngs,
     ):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")
         self.pooling = pooling
-        self.hidden_dim = hidden_dim
         self.embed = nnx.Embed(vocab_size, embed_dim, rngs=rngs)
-        self.lstm = nnx.RNN(nnx.OptimizedLSTMCell(embed_dim, hidden_dim, rngs=rngs), return_carry=True)
         # Zeroes whole token vectors while training: a word-dropout regulariser for small corpora.
         self.token_dropout = nnx.Dropout(token_dropout, broadcast_dims=(-1,), rngs=rngs)
+        self.lstm = LSTMLayer(embed_dim, hidden_dim, unroll=unroll, rngs=rngs)
         self.dropout = nnx.Dropout(dropout, rngs=rngs)
         self.head = nnx.Linear(hidden_dim, num_classes, rngs=rngs)
+        self.projection_table: nnx.Variable | None = nnx.data(None)
+
+    def for_inference(self) -> LSTMClassifier:
+        """A copy in evaluation mode whose input projections are looked up, not computed.
+
+        Without token dropout, token t's projection is ``embedding[t] @ W + b`` whatever its
+        context, so one [vocab, 4H] table replaces a third of the forward pass's arithmetic.
+        """
+        model = nnx.clone(self)
+        model.eval()
+        model.projection_table = nnx.data(nnx.Variable(model.lstm.project(model.embed.embedding[...])))
+        return model
 
     def __call__(self, ids: jax.Array, lengths: jax.Array) -> jax.Array:
-        # An explicit zero carry: the cell's own initializer would draw from (and mutate) its RNG.
-        zeros = jnp.zeros((ids.shape[0], self.hidden_dim), self.head.kernel.dtype)
-        (_, last_hidden), states = self.lstm(
-            self.token_dropout(self.embed(ids)), initial_carry=(zeros, zeros), seq_lengths=lengths
-        )
+        if self.projection_table is not None:
+            last_hidden, states = self.lstm(None, lengths, projected=self.projection_table[...][ids])
+        else:
+            last_hidden, states = self.lstm(self.token_dropout(self.embed(ids)), lengths)
         if self.pooling == "last":
             pooled = last_hidden
         elif self.pooling == "mean":

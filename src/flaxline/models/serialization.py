@@ -73,7 +73,7 @@ def model_from_bytes(data: bytes, source: str) -> tuple[nnx.Module, dict[str, An
             )
     model = build_model(config["name"], **hyper)
     state = nnx.state(model, nnx.Param)
-    nnx.replace_by_pure_dict(state, _nest(tensors))
+    nnx.replace_by_pure_dict(state, jax.device_put(_nest(tensors)))
     nnx.update(model, state)
     return model, config
 

@@ -32,7 +32,7 @@ def train_model(
     hyper = {key: value for key, value in model_config.items() if key != "name"}
     model = build_model(model_config["name"], **hyper)
     train, validation = EncodedSplit(**train_features), EncodedSplit(**validation_features)
-    total_steps = config.epochs * steps_per_epoch(len(train), config.batch_size)
+    total_steps = config.epochs * steps_per_epoch(len(train), config.batch_size, config.bucket_window_batches)
     tx = build_optimizer(total_steps=total_steps, **parameters["optimizer"])
     history = fit(model, tx, train, validation, config)
     return ModelArtifact(model, model_config), pd.DataFrame(history)

@@ -1,0 +1,108 @@
+"""flaxline's `lstm` under the peers' SST-2 protocol, through the project's own engine.
+
+    uv run python benchmarks/sst2_protocol.py --data-dir ../shared/datasets/sst2
+    ../shared/bench/compare.py --peer torch-packed -- \\
+        uv run python benchmarks/sst2_protocol.py --data-dir ../shared/datasets/sst2
+
+Protocol (../shared/bench/peers/common.py): lower-cased whitespace tokens, every train token in
+the vocabulary (ids by count, PAD=0, UNK=1), length 64, Embedding 128 → LSTM 256 → Dense 2,
+Adam 1e-3, batch 64, 2 epochs, per-epoch permutations from numpy's default_rng(0). Batches skip
+padding work (each is cut to its longest sentence), as packed PyTorch does. Prints one JSON line
+with the peers' fields: train_ex_per_s (epoch 2), infer_ex_per_s (test set in batches of 64
+after a warm-up pass, repeated for at least 3 s) and test_acc, plus the useful FLOP rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from flax import nnx
+
+from flaxline.data.delimited import read_split_files
+from flaxline.engine.batching import EncodedSplit, steps_per_epoch
+from flaxline.engine.optim import build_optimizer
+from flaxline.engine.trainer import TrainingConfig, batched_logits, fit, make_forward
+from flaxline.models import build_model
+from flaxline.text.tokenizer import encode, fit_tokenizer
+
+EMBED, HIDDEN, MAX_LENGTH, BATCH, EPOCHS = 128, 256, 64, 64, 2
+PEAK_GFLOPS = 2 * 2.6 * 32  # 2 cores × 2.6 GHz × 32 FP32 FLOP/cycle (AVX-512 FMA)
+
+
+def lstm_flops_per_token(forward_and_backward: bool) -> float:
+    """Multiply-adds ×2 of the LSTM's four gates per token; backward costs about twice the forward."""
+    forward = 2 * 4 * HIDDEN * (EMBED + HIDDEN)
+    return forward * (3 if forward_and_backward else 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--bucket-window-batches", type=int, default=100, help="0: plain shuffled batches")
+    parser.add_argument("--length-multiple", type=int, default=4, help="batch widths are rounded up to this")
+    parser.add_argument("--unroll", type=int, default=1, help="LSTM time steps per compiled loop iteration")
+    args = parser.parse_args()
+
+    files = {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}
+    frame = read_split_files(args.data_dir, files, delimiter="\t", quoting=False, fallback_encodings=())
+    parts = {name: frame[frame["split"] == name] for name in files}
+    tokenizer = fit_tokenizer(parts["train"]["sentence"], lowercase=True, pre_tokenizer="whitespace_split")
+    data = {}
+    for name, part in parts.items():
+        ids, lengths = encode(tokenizer, list(part["sentence"]), MAX_LENGTH)
+        data[name] = EncodedSplit(ids, lengths, part["label"].astype(int).to_numpy(np.int32))
+
+    model = build_model(
+        "lstm", vocab_size=tokenizer.get_vocab_size(), num_classes=2, embed_dim=EMBED, hidden_dim=HIDDEN, unroll=args.unroll, seed=0
+    )
+    config = TrainingConfig(
+        epochs=args.epochs, batch_size=BATCH, seed=0, patience=None, eval_batch_size=256,
+        bucket_window_batches=args.bucket_window_batches, length_multiple=args.length_multiple,
+    )
+    steps = steps_per_epoch(len(data["train"]), BATCH, config.bucket_window_batches)
+    tx = build_optimizer("adam", 1e-3, total_steps=args.epochs * steps)
+    history = fit(model, tx, data["train"], data["validation"], config)
+
+    graphdef, params, rest = nnx.split(model.for_inference(), nnx.Param, ...)
+    forward = make_forward(graphdef)
+    test = data["test"]
+
+    def infer() -> np.ndarray:
+        return batched_logits(forward, params, rest, test.ids, test.lengths, BATCH, args.length_multiple)
+
+    test_acc = float((infer().argmax(axis=1) == test.labels).mean())  # also the warm-up pass
+    passes, started = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - started) < 3.0 or passes < 2:
+        infer()
+        passes += 1
+        elapsed = time.perf_counter() - started
+    infer_ex_per_s = len(test) * passes / elapsed
+
+    train_seconds = history[-1]["train_seconds"]
+    train_tokens = int(data["train"].lengths.sum())
+    useful_gflops = lstm_flops_per_token(True) * train_tokens / train_seconds / 1e9
+    print(
+        json.dumps(
+            {
+                "peer": "flaxline",
+                "train_ex_per_s": round(len(data["train"]) / train_seconds, 1),
+                "infer_ex_per_s": round(infer_ex_per_s, 1),
+                "test_acc": round(test_acc, 4),
+                "epoch_train_s": [round(record["train_seconds"], 2) for record in history],
+                "epoch_loss": [round(record["train_loss"], 4) for record in history],
+                "vocab_size": tokenizer.get_vocab_size(),
+                "useful_train_gflop_per_s": round(useful_gflops, 1),
+                "useful_fraction_of_peak": round(useful_gflops / PEAK_GFLOPS, 3),
+            }
+        ),
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
