@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import jax
 import jax.numpy as jnp
@@ -25,6 +26,7 @@ from flaxline.engine.batching import (
     steps_per_epoch,
 )
 from flaxline.engine.progress import EpochProgress
+from flaxline.engine.sharding import batch_mesh, replicate, shard_batch
 from flaxline.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -44,6 +46,8 @@ class TrainingConfig:
     progress_every_steps: int = 50
     # "balanced" weighs each class's loss by n / (classes · n_class), as scikit-learn does.
     class_weights: str | None = None
+    # Split each batch over every local device (parameters replicated); the batch must divide evenly.
+    data_parallel: bool = False
 
 
 def class_weight_vector(labels: np.ndarray, num_classes: int, scheme: str | None) -> np.ndarray:
@@ -88,12 +92,18 @@ def make_forward(graphdef: nnx.GraphDef):
     return jax.jit(lambda params, rest, ids, lengths: nnx.merge(graphdef, params, rest)(ids, lengths))
 
 
-def batched_logits(forward, params, rest, ids: np.ndarray, lengths: np.ndarray, batch_size: int, length_multiple: int = 8) -> np.ndarray:
-    """Logits for every row, computed in batches of similar length (sorted), returned in input order."""
+def batched_logits(
+    forward, params, rest, ids: np.ndarray, lengths: np.ndarray, batch_size: int, length_multiple: int = 8, place=None
+) -> np.ndarray:
+    """Logits for every row, computed in batches of similar length (sorted), returned in input order.
+
+    ``place`` puts each batch's arrays where the parameters are (see ``engine.sharding``).
+    """
+    place = place or (lambda arrays: arrays)
     order = np.argsort(lengths, kind="stable")
     data = EncodedSplit(ids, lengths, np.zeros(len(lengths), dtype=np.int32))
     outputs = [
-        forward(params, rest, batch.ids, batch.lengths)
+        forward(params, rest, *place((batch.ids, batch.lengths)))
         for batch in iterate_batches(data, sequential_batches(order, batch_size), batch_size, length_multiple)
     ]
     logits = np.concatenate(jax.device_get(outputs))[: len(order)]
@@ -138,6 +148,12 @@ def fit(
     model.train()
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)
     opt_state = tx.init(params)
+    place = None
+    if config.data_parallel:
+        mesh = batch_mesh(config.batch_size)
+        params, rest, opt_state = replicate((params, rest, opt_state), mesh)
+        place = partial(shard_batch, mesh=mesh)
+        logger.info("data parallel over %d devices", mesh.size)
     forward = make_forward(eval_graphdef)
     num_classes = jax.eval_shape(forward, params, rest, train.ids[:1], train.lengths[:1]).shape[-1]
     train_step = make_train_step(graphdef, tx, class_weight_vector(train.labels, num_classes, config.class_weights))
@@ -157,9 +173,8 @@ def fit(
                 batches = sequential_batches(order, config.batch_size)
             sums = []
             for step, batch in enumerate(iterate_batches(train, batches, config.batch_size, config.length_multiple), 1):
-                params, rest, opt_state, batch_sums = train_step(
-                    params, rest, opt_state, batch.ids, batch.lengths, batch.labels, batch.weights
-                )
+                arrays = (batch.ids, batch.lengths, batch.labels, batch.weights)
+                params, rest, opt_state, batch_sums = train_step(params, rest, opt_state, *(place(arrays) if place else arrays))
                 sums.append(batch_sums)
                 if step % config.progress_every_steps == 0 or step == steps:
                     total, correct, count = np.sum(jax.device_get(sums[-config.progress_every_steps :]), axis=0)
@@ -169,7 +184,7 @@ def fit(
             total, correct, count = np.sum(jax.device_get(sums), axis=0)
             train_seconds = time.perf_counter() - started
             val_logits = batched_logits(
-                forward, params, rest, validation.ids, validation.lengths, config.eval_batch_size, config.length_multiple
+                forward, params, rest, validation.ids, validation.lengths, config.eval_batch_size, config.length_multiple, place
             )
             val_loss, val_accuracy = _loss_and_accuracy(val_logits, validation.labels)
             record = {

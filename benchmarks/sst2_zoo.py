@@ -1,0 +1,82 @@
+"""Every model of the zoo trained on SST-2 with its defaults from conf/base/parameters_zoo.yml.
+
+    uv run python benchmarks/sst2_zoo.py --data-dir ../shared/datasets/sst2 [--models lstm cnn]
+
+Tokenization follows the `sst2` task's features parameters. Each model is trained by the
+project's engine with early stopping on dev.tsv and evaluated on test.tsv (the GLUE dev set);
+the TF-IDF + logistic-regression baseline is trained on the same train.tsv. Prints one JSON
+line per model (test accuracy, macro-F1, epochs run, wall seconds) and a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from kedro.config import OmegaConfigLoader
+
+from flaxline.data.delimited import read_split_files
+from flaxline.engine.batching import EncodedSplit, steps_per_epoch
+from flaxline.engine.optim import build_optimizer
+from flaxline.engine.trainer import TrainingConfig, fit, predict_logits
+from flaxline.evaluation.baseline import fit_tfidf_logistic_regression
+from flaxline.evaluation.metrics import classification_metrics
+from flaxline.models import build_model
+from flaxline.settings import CONFIG_LOADER_ARGS
+from flaxline.text.tokenizer import choose_max_length, encode, fit_tokenizer, token_counts
+
+ROOT = Path(__file__).resolve().parents[1]
+CLASSES = ["0", "1"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--models", nargs="*", help="a subset of the zoo (default: all)")
+    args = parser.parse_args()
+
+    parameters = OmegaConfigLoader(conf_source=str(ROOT / "conf"), **CONFIG_LOADER_ARGS)["parameters"]
+    features, zoo = parameters["sst2"]["features"], parameters["zoo"]
+    files = {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}
+    frame = read_split_files(args.data_dir, files, delimiter="\t", quoting=False, fallback_encodings=())
+    texts = {name: list(frame.loc[frame["split"] == name, "sentence"]) for name in files}
+    labels = {name: frame.loc[frame["split"] == name, "label"].astype(int).to_numpy(np.int32) for name in files}
+    tokenizer = fit_tokenizer(
+        texts["train"], lowercase=features["lowercase"], min_frequency=features["min_frequency"],
+        max_vocab_size=features["max_vocab_size"], pre_tokenizer=features["pre_tokenizer"],
+    )
+    max_length = choose_max_length(
+        token_counts(tokenizer, texts["train"]), features["length_quantile"], features["length_multiple"], features["max_length"]
+    )
+    data = {name: EncodedSplit(*encode(tokenizer, texts[name], max_length), labels[name]) for name in files}
+
+    rows = []
+    started = time.perf_counter()
+    baseline = fit_tfidf_logistic_regression(texts["train"], labels["train"], **parameters["sst2"]["evaluation"]["baseline"])
+    metrics = classification_metrics(labels["test"], baseline.predict(texts["test"]), CLASSES)
+    rows.append({"model": "tfidf_logistic_regression", "test_acc": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "epochs": None, "wall_s": time.perf_counter() - started})
+    print(json.dumps(rows[-1]), flush=True)
+
+    for name in args.models or list(zoo):
+        spec = zoo[name]
+        started = time.perf_counter()
+        hyper = {key: value for key, value in spec["model"].items() if key != "name"}
+        model = build_model(spec["model"]["name"], vocab_size=tokenizer.get_vocab_size(), num_classes=2, **hyper)
+        config = TrainingConfig(**spec["loop"])
+        steps = steps_per_epoch(len(data["train"]), config.batch_size, config.bucket_window_batches)
+        history = fit(model, build_optimizer(total_steps=config.epochs * steps, **spec["optimizer"]), data["train"], data["validation"], config)
+        logits = predict_logits(model, data["test"].ids, data["test"].lengths)
+        metrics = classification_metrics(labels["test"], logits.argmax(axis=1), CLASSES)
+        rows.append({"model": name, "test_acc": metrics["accuracy"], "macro_f1": metrics["macro_f1"], "epochs": len(history), "wall_s": time.perf_counter() - started})
+        print(json.dumps(rows[-1]), flush=True)
+
+    print("\n| model | test accuracy | macro-F1 | epochs | wall |\n|---|---|---|---|---|")
+    for row in rows:
+        print(f"| {row['model']} | {row['test_acc']:.4f} | {row['macro_f1']:.4f} | {row['epochs'] or '–'} | {row['wall_s']:.0f} s |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""Data parallelism over every local device: a one-axis mesh over the batch, parameters replicated."""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from flaxline.errors import InputError
+
+BATCH_AXIS = "batch"
+
+
+def batch_mesh(batch_size: int) -> Mesh:
+    """A mesh of all local devices along the batch axis; the batch must split evenly over them."""
+    devices = jax.local_devices()
+    if batch_size % len(devices):
+        raise InputError(f"batch_size {batch_size} does not split over {len(devices)} devices for data parallelism")
+    return Mesh(np.asarray(devices), (BATCH_AXIS,))
+
+
+def replicate(tree, mesh: Mesh):
+    """Every array of ``tree`` copied to every device of the mesh."""
+    return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()))
+
+
+def shard_batch(arrays, mesh: Mesh):
+    """Each array split along its first (batch) axis over the mesh's devices."""
+    return jax.device_put(arrays, NamedSharding(mesh, PartitionSpec(BATCH_AXIS)))
