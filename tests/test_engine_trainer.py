@@ -100,3 +100,9 @@ def test_bucketed_batches_cover_every_example_once_with_less_padding():
 def test_training_with_buckets_learns_too():
     _, history = train(epochs=4, patience=None, bucket_window_batches=4)
     assert history[-1]["validation_loss"] < history[0]["validation_loss"]
+
+
+def test_bfloat16_compute_keeps_float32_parameters_and_learns():
+    model, history = train(epochs=3, patience=None, compute_dtype="bfloat16")
+    assert model.head.kernel[...].dtype == np.float32
+    assert history[-1]["train_loss"] < history[0]["train_loss"]

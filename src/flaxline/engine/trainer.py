@@ -48,6 +48,17 @@ class TrainingConfig:
     class_weights: str | None = None
     # Split each batch over every local device (parameters replicated); the batch must divide evenly.
     data_parallel: bool = False
+    # bfloat16 runs the forward and backward passes in bf16 on fp32 parameters (for accelerators).
+    compute_dtype: str = "float32"
+
+
+def _in_dtype(model: nnx.Module, graphdef: nnx.GraphDef, dtype) -> nnx.Module:
+    """``model`` with its floating-point parameters cast to ``dtype`` (gradients flow back through the cast)."""
+    if dtype == jnp.float32:
+        return model
+    _, params, rest = nnx.split(model, nnx.Param, ...)
+    cast = jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, params)
+    return nnx.merge(graphdef, cast, rest)
 
 
 def class_weight_vector(labels: np.ndarray, num_classes: int, scheme: str | None) -> np.ndarray:
@@ -60,19 +71,25 @@ def class_weight_vector(labels: np.ndarray, num_classes: int, scheme: str | None
     return (len(labels) / (num_classes * np.maximum(counts, 1.0))).astype(np.float32)
 
 
-def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, class_weights: np.ndarray):
+def make_train_step(
+    graphdef: nnx.GraphDef, tx: optax.GradientTransformation, class_weights: np.ndarray, compute_dtype: str = "float32"
+):
     """A compiled step: (params, rest, opt_state, batch arrays) → updated state and [loss·w, correct·w, w] sums.
 
     ``weights`` marks real rows (1) and filler rows (0); the loss is also weighed per class.
     """
     class_weights = jnp.asarray(class_weights)
+    dtype = jnp.dtype(compute_dtype)
 
     def step(params, rest, opt_state, ids, lengths, labels, weights):
         model = nnx.merge(graphdef, params, rest)
         loss_weights = weights * class_weights[labels]
 
         def loss_fn(model):
-            logits = model(ids, lengths)
+            computing = _in_dtype(model, graphdef, dtype)
+            logits = computing(ids, lengths).astype(jnp.float32)
+            if computing is not model:  # carry RNG counters (dropout) back to the fp32 model
+                nnx.update(model, nnx.state(computing, nnx.Not(nnx.Param)))
             losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
             total = jnp.sum(losses * weights)
             return jnp.sum(losses * loss_weights) / jnp.maximum(jnp.sum(loss_weights), 1e-9), (total, logits)
@@ -87,9 +104,14 @@ def make_train_step(graphdef: nnx.GraphDef, tx: optax.GradientTransformation, cl
     return jax.jit(step, donate_argnums=(0, 1, 2))
 
 
-def make_forward(graphdef: nnx.GraphDef):
-    """A compiled forward pass: (params, rest, ids, lengths) → logits."""
-    return jax.jit(lambda params, rest, ids, lengths: nnx.merge(graphdef, params, rest)(ids, lengths))
+def make_forward(graphdef: nnx.GraphDef, compute_dtype: str = "float32"):
+    """A compiled forward pass: (params, rest, ids, lengths) → float32 logits."""
+    dtype = jnp.dtype(compute_dtype)
+
+    def forward(params, rest, ids, lengths):
+        return _in_dtype(nnx.merge(graphdef, params, rest), graphdef, dtype)(ids, lengths).astype(jnp.float32)
+
+    return jax.jit(forward)
 
 
 def batched_logits(
@@ -154,9 +176,11 @@ def fit(
         params, rest, opt_state = replicate((params, rest, opt_state), mesh)
         place = partial(shard_batch, mesh=mesh)
         logger.info("data parallel over %d devices", mesh.size)
-    forward = make_forward(eval_graphdef)
+    forward = make_forward(eval_graphdef, config.compute_dtype)
     num_classes = jax.eval_shape(forward, params, rest, train.ids[:1], train.lengths[:1]).shape[-1]
-    train_step = make_train_step(graphdef, tx, class_weight_vector(train.labels, num_classes, config.class_weights))
+    train_step = make_train_step(
+        graphdef, tx, class_weight_vector(train.labels, num_classes, config.class_weights), config.compute_dtype
+    )
     rng = np.random.default_rng(config.seed)
     steps = steps_per_epoch(len(train), config.batch_size, config.bucket_window_batches)
 
