@@ -10,7 +10,7 @@ from flaxline.models.pooling import real_positions
 
 
 class BiLSTMAttentionClassifier(nnx.Module):
-    """Embedding → dropout → BiLSTM → attention pooling over real tokens → dropout → MLP → logits."""
+    """Embedding → dropout → BiLSTM → attention pooling over real tokens → MLP → dropout → logits."""
 
     def __init__(
         self,
@@ -21,11 +21,14 @@ class BiLSTMAttentionClassifier(nnx.Module):
         hidden_dim: int = 256,
         mlp_dim: int = 1024,
         dropout: float = 0.5,
+        token_dropout: float = 0.0,
         rngs: nnx.Rngs,
     ):
         self.hidden_dim = hidden_dim
         self.embed = nnx.Embed(vocab_size, embed_dim, rngs=rngs)
         self.embed_dropout = nnx.Dropout(dropout, rngs=rngs)
+        # Zeroes whole token vectors while training (word dropout).
+        self.token_dropout = nnx.Dropout(token_dropout, broadcast_dims=(-1,), rngs=rngs)
         self.forward_lstm = nnx.RNN(nnx.OptimizedLSTMCell(embed_dim, hidden_dim, rngs=rngs))
         self.backward_lstm = nnx.RNN(nnx.OptimizedLSTMCell(embed_dim, hidden_dim, rngs=rngs), reverse=True, keep_order=True)
         self.attention_key = nnx.Linear(2 * hidden_dim, 2 * hidden_dim, rngs=rngs)
@@ -35,7 +38,7 @@ class BiLSTMAttentionClassifier(nnx.Module):
         self.head = nnx.Linear(mlp_dim, num_classes, rngs=rngs)
 
     def __call__(self, ids: jax.Array, lengths: jax.Array) -> jax.Array:
-        inputs = self.embed_dropout(self.embed(ids))
+        inputs = self.token_dropout(self.embed_dropout(self.embed(ids)))
         zeros = jnp.zeros((ids.shape[0], self.hidden_dim), inputs.dtype)
         forward = self.forward_lstm(inputs, initial_carry=(zeros, zeros), seq_lengths=lengths)
         backward = self.backward_lstm(inputs, initial_carry=(zeros, zeros), seq_lengths=lengths)
