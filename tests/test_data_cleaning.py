@@ -79,6 +79,14 @@ def test_copies_vote_and_the_most_confident_winner_is_kept():
     assert details[5] == "label vote tied of 2 copies"
 
 
+def test_copies_are_compared_within_a_split_when_the_data_comes_split():
+    frame = raw([["positive", "", "same text"], ["positive", "", "same text"], ["negative", "", "same text"]])
+    frame["split"] = ["train", "train", "test"]
+    result = clean_table(frame, ROLES, CLASSES)
+    assert reasons(result) == {3: "duplicate"}
+    assert result.kept[["split", "label"]].values.tolist() == [["train", "positive"], ["test", "negative"]]
+
+
 def test_missing_column_and_empty_table_name_the_file():
     with pytest.raises(InputError, match=r"^raw\.csv: column 'sentiment' not in dataframe"):
         validate(pd.DataFrame({"text": ["a"]}), raw_schema("text", "sentiment"), "raw.csv")

@@ -63,6 +63,9 @@ def clean_table(
             "label": _as_text(raw[roles.label]).str.strip(),
         }
     )
+    carried = [SPLIT] if SPLIT in raw else []
+    for column in carried:
+        frame[column] = raw[column].to_numpy()
     reason = pd.Series("", index=frame.index, dtype=object)
     detail = pd.Series("", index=frame.index, dtype=object)
 
@@ -96,9 +99,6 @@ def clean_table(
     _reject_duplicates(frame, reason, reject)
 
     kept_mask = reason == ""
-    carried = [SPLIT] if SPLIT in raw else []
-    for column in carried:
-        frame[column] = raw[column].to_numpy()
     kept = frame.loc[kept_mask, [*carried, "row", "text", "label", "confidence"]].reset_index(drop=True)
     if SOURCE_ENCODING in raw:
         kept["source_encoding"] = raw.loc[kept_mask.to_numpy(), SOURCE_ENCODING].to_numpy()
