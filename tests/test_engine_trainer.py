@@ -106,3 +106,11 @@ def test_bfloat16_compute_keeps_float32_parameters_and_learns():
     model, history = train(epochs=3, patience=None, compute_dtype="bfloat16")
     assert model.head.kernel[...].dtype == np.float32
     assert history[-1]["train_loss"] < history[0]["train_loss"]
+
+
+def test_a_non_finite_loss_stops_training_naming_epoch_and_step():
+    model = build_model("lstm", vocab_size=20, num_classes=2, embed_dim=8, hidden_dim=16)
+    config = TrainingConfig(epochs=2, batch_size=32, patience=None, progress_every_steps=3)
+    # Step 1 is computed before the first (NaN) update, so step 2 is the first non-finite one.
+    with pytest.raises(FloatingPointError, match=r"non-finite loss at epoch 1, step 2;"):
+        fit(model, build_optimizer("sgd", float("nan"), total_steps=16), toy_task(256, 0), toy_task(64, 1), config)

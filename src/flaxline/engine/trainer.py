@@ -146,6 +146,16 @@ def predict_logits(model: nnx.Module, ids: np.ndarray, lengths: np.ndarray, batc
     return batched_logits(make_forward(graphdef), params, rest, ids, lengths, batch_size, length_multiple)
 
 
+def _check_finite(step_losses: np.ndarray, epoch: int, steps_before: int) -> None:
+    """Stop at the first non-finite loss, naming where it happened (the previous epochs' best is kept)."""
+    bad = ~np.isfinite(step_losses)
+    if bad.any():
+        step = steps_before + int(np.argmax(bad)) + 1
+        raise FloatingPointError(
+            f"training diverged: non-finite loss at epoch {epoch}, step {step}; lower the learning rate or clip gradients"
+        )
+
+
 def _loss_and_accuracy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
@@ -195,14 +205,17 @@ def fit(
                 batches = bucketed_batches(train.lengths, order, config.batch_size, config.bucket_window_batches, rng)
             else:
                 batches = sequential_batches(order, config.batch_size)
-            sums = []
+            sums, synced = [], 0
             for step, batch in enumerate(iterate_batches(train, batches, config.batch_size, config.length_multiple), 1):
                 arrays = (batch.ids, batch.lengths, batch.labels, batch.weights)
                 params, rest, opt_state, batch_sums = train_step(params, rest, opt_state, *(place(arrays) if place else arrays))
                 sums.append(batch_sums)
                 if step % config.progress_every_steps == 0 or step == steps:
-                    total, correct, count = np.sum(jax.device_get(sums[-config.progress_every_steps :]), axis=0)
+                    window = np.asarray(jax.device_get(sums[synced:step]))
+                    _check_finite(window[:, 0], epoch, synced)
+                    total, correct, count = window.sum(axis=0)
                     progress.advance(step, total / count, correct / count)
+                    synced = step
                 else:
                     progress.advance(step)
             total, correct, count = np.sum(jax.device_get(sums), axis=0)
