@@ -25,12 +25,13 @@ from pathlib import Path
 import numpy as np
 from flax import nnx
 
-from flaxline.data.delimited import read_split_files
-from flaxline.engine.batching import EncodedSplit, steps_per_epoch
+from sst2_data import encode_sst2, read_sst2
+
+from flaxline.engine.batching import steps_per_epoch
 from flaxline.engine.optim import build_optimizer
 from flaxline.engine.trainer import TrainingConfig, batched_logits, fit, make_forward
 from flaxline.models import build_model
-from flaxline.text.tokenizer import encode, fit_tokenizer
+from flaxline.text.tokenizer import fit_tokenizer
 
 EMBED, HIDDEN, MAX_LENGTH, BATCH, EPOCHS = 128, 256, 64, 64, 2
 PEAK_GFLOPS = 2 * 2.6 * 32  # 2 cores × 2.6 GHz × 32 FP32 FLOP/cycle (AVX-512 FMA)
@@ -52,14 +53,9 @@ def main() -> None:
     parser.add_argument("--unroll", type=int, default=1, help="LSTM time steps per compiled loop iteration")
     args = parser.parse_args()
 
-    files = {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}
-    frame = read_split_files(args.data_dir, files, delimiter="\t", quoting=False, fallback_encodings=())
-    parts = {name: frame[frame["split"] == name] for name in files}
-    tokenizer = fit_tokenizer(parts["train"]["sentence"], lowercase=True, pre_tokenizer="whitespace_split")
-    data = {}
-    for name, part in parts.items():
-        ids, lengths = encode(tokenizer, list(part["sentence"]), MAX_LENGTH)
-        data[name] = EncodedSplit(ids, lengths, part["label"].astype(int).to_numpy(np.int32))
+    splits = read_sst2(args.data_dir)
+    tokenizer = fit_tokenizer(splits["train"][0], lowercase=True, pre_tokenizer="whitespace_split")
+    data = encode_sst2(tokenizer, splits, MAX_LENGTH)
 
     model = build_model(
         "lstm", vocab_size=tokenizer.get_vocab_size(), num_classes=2, embed_dim=EMBED, hidden_dim=HIDDEN, unroll=args.unroll, seed=0

@@ -15,18 +15,17 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 from kedro.config import OmegaConfigLoader
+from sst2_data import encode_sst2, read_sst2
 
-from flaxline.data.delimited import read_split_files
-from flaxline.engine.batching import EncodedSplit, steps_per_epoch
+from flaxline.engine.batching import steps_per_epoch
 from flaxline.engine.optim import build_optimizer
 from flaxline.engine.trainer import TrainingConfig, fit, predict_logits
 from flaxline.evaluation.baseline import fit_tfidf_logistic_regression
 from flaxline.evaluation.metrics import classification_metrics
 from flaxline.models import build_model
 from flaxline.settings import CONFIG_LOADER_ARGS
-from flaxline.text.tokenizer import choose_max_length, encode, fit_tokenizer, token_counts
+from flaxline.text.tokenizer import choose_max_length, fit_tokenizer, token_counts
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["0", "1"]
@@ -40,10 +39,9 @@ def main() -> None:
 
     parameters = OmegaConfigLoader(conf_source=str(ROOT / "conf"), **CONFIG_LOADER_ARGS)["parameters"]
     features, zoo = parameters["sst2"]["features"], parameters["zoo"]
-    files = {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}
-    frame = read_split_files(args.data_dir, files, delimiter="\t", quoting=False, fallback_encodings=())
-    texts = {name: list(frame.loc[frame["split"] == name, "sentence"]) for name in files}
-    labels = {name: frame.loc[frame["split"] == name, "label"].astype(int).to_numpy(np.int32) for name in files}
+    splits = read_sst2(args.data_dir)
+    texts = {name: texts for name, (texts, _) in splits.items()}
+    labels = {name: labels for name, (_, labels) in splits.items()}
     tokenizer = fit_tokenizer(
         texts["train"], lowercase=features["lowercase"], min_frequency=features["min_frequency"],
         max_vocab_size=features["max_vocab_size"], pre_tokenizer=features["pre_tokenizer"],
@@ -51,7 +49,7 @@ def main() -> None:
     max_length = choose_max_length(
         token_counts(tokenizer, texts["train"]), features["length_quantile"], features["length_multiple"], features["max_length"]
     )
-    data = {name: EncodedSplit(*encode(tokenizer, texts[name], max_length), labels[name]) for name in files}
+    data = encode_sst2(tokenizer, splits, max_length)
 
     rows = []
     started = time.perf_counter()
@@ -63,8 +61,7 @@ def main() -> None:
     for name in args.models or list(zoo):
         spec = zoo[name]
         started = time.perf_counter()
-        hyper = {key: value for key, value in spec["model"].items() if key != "name"}
-        model = build_model(spec["model"]["name"], vocab_size=tokenizer.get_vocab_size(), num_classes=2, **hyper)
+        model = build_model(vocab_size=tokenizer.get_vocab_size(), num_classes=2, **spec["model"])
         config = TrainingConfig(**spec["loop"])
         steps = steps_per_epoch(len(data["train"]), config.batch_size, config.bucket_window_batches)
         history = fit(model, build_optimizer(total_steps=config.epochs * steps, **spec["optimizer"]), data["train"], data["validation"], config)

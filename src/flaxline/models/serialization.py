@@ -57,8 +57,7 @@ def model_from_bytes(data: bytes, source: str) -> tuple[nnx.Module, dict[str, An
         tensors = load_tensors(data)
     except SafetensorError as error:
         raise InputError(f"{source}: corrupt model file ({error})") from None
-    hyper = {k: v for k, v in config.items() if k != "name"}
-    model = nnx.eval_shape(lambda: build_model(config["name"], **hyper))
+    model = nnx.eval_shape(lambda: build_model(**config))
     expected = dict(nnx.to_flat_state(nnx.state(model, nnx.Param)))
     expected = {".".join(map(str, path)): value for path, value in expected.items()}
     missing = sorted(set(expected) - set(tensors))
@@ -71,7 +70,7 @@ def model_from_bytes(data: bytes, source: str) -> tuple[nnx.Module, dict[str, An
                 f"{source}: tensor '{name}' is {tensors[name].dtype}{list(tensors[name].shape)} "
                 f"but the config expects {variable.dtype}{list(variable.shape)}"
             )
-    model = build_model(config["name"], **hyper)
+    model = build_model(**config)
     state = nnx.state(model, nnx.Param)
     nnx.replace_by_pure_dict(state, jax.device_put(_nest(tensors)))
     nnx.update(model, state)

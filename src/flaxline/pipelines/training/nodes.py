@@ -29,8 +29,7 @@ def train_model(
         "seed": config.seed,
         **{key: value for key, value in parameters["model"].items() if key != "name"},
     }
-    hyper = {key: value for key, value in model_config.items() if key != "name"}
-    model = build_model(model_config["name"], **hyper)
+    model = build_model(**model_config)
     train, validation = EncodedSplit(**train_features), EncodedSplit(**validation_features)
     total_steps = config.epochs * steps_per_epoch(len(train), config.batch_size, config.bucket_window_batches)
     tx = build_optimizer(total_steps=total_steps, **parameters["optimizer"])
