@@ -114,3 +114,32 @@ def test_a_non_finite_loss_stops_training_naming_epoch_and_step():
     # Step 1 is computed before the first (NaN) update, so step 2 is the first non-finite one.
     with pytest.raises(FloatingPointError, match=r"non-finite loss at epoch 1, step 2;"):
         fit(model, build_optimizer("sgd", float("nan"), total_steps=16), toy_task(256, 0), toy_task(64, 1), config)
+
+
+def task_with_a_poisoned_token(rows_with_token: int):
+    """The toy task where ``rows_with_token`` rows hold token 20, whose embedding is NaN: their batches' losses are NaN."""
+    data = toy_task(256, 0)
+    ids = data.ids.copy()
+    ids[:rows_with_token, 0] = 20
+    model = build_model("lstm", vocab_size=21, num_classes=2, embed_dim=8, hidden_dim=16)
+    model.embed.embedding[...] = model.embed.embedding[...].at[20].set(np.nan)
+    return model, EncodedSplit(ids, data.lengths, data.labels)
+
+
+def test_skip_mode_drops_non_finite_updates_and_counts_them():
+    model, data = task_with_a_poisoned_token(rows_with_token=3)
+    config = TrainingConfig(epochs=2, batch_size=32, patience=None, on_nonfinite="skip", max_consecutive_nonfinite=3)
+    history = fit(model, build_optimizer("adam", 0.01, total_steps=16), data, toy_task(64, 1), config)
+    assert 1 <= history[0]["skipped_steps"] <= 3 and 1 <= history[1]["skipped_steps"] <= 3
+    assert all(np.isfinite([r["train_loss"], r["validation_loss"]]).all() for r in history)
+    assert np.isfinite(model.lstm.kernel[...]).all()
+    model, data = task_with_a_poisoned_token(rows_with_token=3)
+    with pytest.raises(FloatingPointError, match="non-finite loss at epoch 1"):
+        fit(model, build_optimizer("adam", 0.01, total_steps=16), data, toy_task(64, 1), TrainingConfig(epochs=2, batch_size=32))
+
+
+def test_skip_mode_still_stops_after_too_many_non_finite_steps_in_a_row():
+    model, data = task_with_a_poisoned_token(rows_with_token=256)
+    config = TrainingConfig(epochs=1, batch_size=32, on_nonfinite="skip", max_consecutive_nonfinite=3, progress_every_steps=2)
+    with pytest.raises(FloatingPointError, match=r"non-finite loss at epoch 1, step 4 \(4 in a row\)"):
+        fit(model, build_optimizer("adam", 0.01, total_steps=8), data, toy_task(64, 1), config)

@@ -25,6 +25,7 @@ from flaxline.engine.batching import (
     sequential_batches,
     steps_per_epoch,
 )
+from flaxline.engine.checkpoints import TrainingCheckpoints
 from flaxline.engine.progress import EpochProgress
 from flaxline.engine.sharding import batch_mesh, replicate, shard_batch
 from flaxline.errors import InputError
@@ -50,6 +51,10 @@ class TrainingConfig:
     data_parallel: bool = False
     # bfloat16 runs the forward and backward passes in bf16 on fp32 parameters (for accelerators).
     compute_dtype: str = "float32"
+    # A non-finite loss either stops training ("stop") or its update is skipped ("skip", optax.apply_if_finite),
+    # stopping only after more than max_consecutive_nonfinite such steps in a row.
+    on_nonfinite: str = "stop"
+    max_consecutive_nonfinite: int = 5
 
 
 def _in_dtype(model: nnx.Module, graphdef: nnx.GraphDef, dtype) -> nnx.Module:
@@ -74,8 +79,9 @@ def class_weight_vector(labels: np.ndarray, num_classes: int, scheme: str | None
 def make_train_step(
     graphdef: nnx.GraphDef, tx: optax.GradientTransformation, class_weights: np.ndarray, compute_dtype: str = "float32"
 ):
-    """A compiled step: (params, rest, opt_state, batch arrays) → updated state and [loss·w, correct·w, w] sums.
+    """A compiled step: (params, rest, opt_state, batch arrays) → updated state and its sums.
 
+    The sums are [loss·w, correct·w, w, non-finite]: a step with a non-finite loss adds only its flag.
     ``weights`` marks real rows (1) and filler rows (0); the loss is also weighed per class.
     """
     class_weights = jnp.asarray(class_weights)
@@ -99,7 +105,9 @@ def make_train_step(
         updates, opt_state = tx.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
         correct = jnp.sum((jnp.argmax(logits, axis=-1) == labels) * weights)
-        return params, rest, opt_state, jnp.stack([total, correct, jnp.sum(weights)])
+        finite = jnp.isfinite(total)
+        sums = jnp.where(finite, jnp.stack([total, correct, jnp.sum(weights)]), 0.0)
+        return params, rest, opt_state, jnp.append(sums, 1.0 - finite)
 
     return jax.jit(step, donate_argnums=(0, 1, 2))
 
@@ -146,14 +154,17 @@ def predict_logits(model: nnx.Module, ids: np.ndarray, lengths: np.ndarray, batc
     return batched_logits(make_forward(graphdef), params, rest, ids, lengths, batch_size, length_multiple)
 
 
-def _check_finite(step_losses: np.ndarray, epoch: int, steps_before: int) -> None:
-    """Stop at the first non-finite loss, naming where it happened (the previous epochs' best is kept)."""
-    bad = ~np.isfinite(step_losses)
-    if bad.any():
-        step = steps_before + int(np.argmax(bad)) + 1
-        raise FloatingPointError(
-            f"training diverged: non-finite loss at epoch {epoch}, step {step}; lower the learning rate or clip gradients"
-        )
+def _count_nonfinite(flags: np.ndarray, epoch: int, steps_before: int, consecutive: int, allowed: int) -> int:
+    """The length of the current run of non-finite steps; raises, naming where, once it exceeds ``allowed``."""
+    for offset, flag in enumerate(flags, 1):
+        consecutive = consecutive + 1 if flag else 0
+        if consecutive > allowed:
+            raise FloatingPointError(
+                f"training diverged: non-finite loss at epoch {epoch}, step {steps_before + offset}"
+                + (f" ({consecutive} in a row)" if allowed else "")
+                + "; lower the learning rate or clip gradients"
+            )
+    return consecutive
 
 
 def _loss_and_accuracy(logits: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
@@ -169,12 +180,20 @@ def fit(
     train: EncodedSplit,
     validation: EncodedSplit,
     config: TrainingConfig,
+    checkpoints: TrainingCheckpoints | None = None,
 ) -> list[dict]:
     """Train ``model`` in place; early stopping on validation loss restores the best epoch's parameters.
 
-    Returns one record per epoch: train and validation loss and accuracy, the seconds of the
-    training pass and of the whole epoch (validation included).
+    With ``checkpoints``, the loop continues from the newest checkpoint there, if any, and writes
+    new ones as it goes; the result is the same as that of an uninterrupted run.
+    Returns one record per epoch: train and validation loss and accuracy, skipped (non-finite)
+    steps, the seconds of the training pass and of the whole epoch (validation included).
     """
+    if config.on_nonfinite not in ("stop", "skip"):
+        raise InputError(f"unknown on_nonfinite '{config.on_nonfinite}'; known: stop, skip")
+    allowed_nonfinite = config.max_consecutive_nonfinite if config.on_nonfinite == "skip" else 0
+    if allowed_nonfinite:
+        tx = optax.apply_if_finite(tx, max_consecutive_errors=allowed_nonfinite)
     model.eval()
     eval_graphdef = nnx.graphdef(model)
     model.train()
@@ -196,29 +215,66 @@ def fit(
 
     history: list[dict] = []
     best_loss, best_params, since_best = np.inf, None, 0
+    start_epoch, steps_done, restored_sums, consecutive_nonfinite = 1, 0, [], 0
+    restored = checkpoints.restore_latest({"state": (params, rest, opt_state), "best": params}) if checkpoints else None
+    if restored is not None:
+        arrays, loop = restored
+        params, rest, opt_state = arrays["state"]
+        best_params = jax.device_get(arrays["best"]) if loop["has_best"] else None
+        start_epoch, steps_done = loop["epoch"], loop["steps_done"]
+        rng.bit_generator.state = loop["epoch_rng"]
+        restored_sums = [np.asarray(row, dtype=np.float32) for row in loop["sums"]]
+        history, since_best = loop["history"], loop["since_best"]
+        best_loss = np.inf if loop["best_loss"] is None else loop["best_loss"]
+        consecutive_nonfinite = loop["consecutive_nonfinite"]
+
+    def save_checkpoint(epoch: int, done: int, epoch_rng: dict, sums: list) -> None:
+        checkpoints.save(
+            (epoch - 1) * steps + done,
+            {"state": (params, rest, opt_state), "best": params if best_params is None else best_params},
+            {
+                "epoch": epoch,
+                "steps_done": done,
+                "epoch_rng": epoch_rng,
+                "sums": np.asarray(jax.device_get(sums), dtype=np.float32).reshape(-1, 4).tolist(),
+                "history": history,
+                "best_loss": None if np.isinf(best_loss) else float(best_loss),
+                "since_best": since_best,
+                "has_best": best_params is not None,
+                "consecutive_nonfinite": consecutive_nonfinite,
+            },
+        )
+
     with EpochProgress(config.epochs, steps) as progress:
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(start_epoch, config.epochs + 1):
             started = time.perf_counter()
             progress.start_epoch(epoch)
+            epoch_rng = rng.bit_generator.state
             order = rng.permutation(len(train))
             if config.bucket_window_batches:
                 batches = bucketed_batches(train.lengths, order, config.batch_size, config.bucket_window_batches, rng)
             else:
                 batches = sequential_batches(order, config.batch_size)
-            sums, synced = [], 0
-            for step, batch in enumerate(iterate_batches(train, batches, config.batch_size, config.length_multiple), 1):
+            sums, synced = restored_sums, steps_done
+            remaining = iterate_batches(train, batches[steps_done:], config.batch_size, config.length_multiple)
+            for step, batch in enumerate(remaining, steps_done + 1):
                 arrays = (batch.ids, batch.lengths, batch.labels, batch.weights)
                 params, rest, opt_state, batch_sums = train_step(params, rest, opt_state, *(place(arrays) if place else arrays))
                 sums.append(batch_sums)
-                if step % config.progress_every_steps == 0 or step == steps:
+                checkpoint_due = checkpoints is not None and checkpoints.due(step) and step < steps
+                if step % config.progress_every_steps == 0 or step == steps or checkpoint_due:
+                    # The losses are checked before a checkpoint is written, so every checkpoint is a good one.
                     window = np.asarray(jax.device_get(sums[synced:step]))
-                    _check_finite(window[:, 0], epoch, synced)
-                    total, correct, count = window.sum(axis=0)
-                    progress.advance(step, total / count, correct / count)
+                    consecutive_nonfinite = _count_nonfinite(window[:, 3], epoch, synced, consecutive_nonfinite, allowed_nonfinite)
+                    total, correct, count, _ = window.sum(axis=0)
+                    progress.advance(step, total / max(count, 1.0), correct / max(count, 1.0))
                     synced = step
                 else:
                     progress.advance(step)
-            total, correct, count = np.sum(jax.device_get(sums), axis=0)
+                if checkpoint_due:
+                    save_checkpoint(epoch, step, epoch_rng, sums)
+            steps_done, restored_sums = 0, []
+            total, correct, count, skipped = np.sum(jax.device_get(sums), axis=0)
             train_seconds = time.perf_counter() - started
             val_logits = batched_logits(
                 forward, params, rest, validation.ids, validation.lengths, config.eval_batch_size, config.length_multiple, place
@@ -230,6 +286,7 @@ def fit(
                 "train_accuracy": float(correct / count),
                 "validation_loss": val_loss,
                 "validation_accuracy": val_accuracy,
+                "skipped_steps": int(skipped),
                 "train_seconds": train_seconds,
                 "seconds": time.perf_counter() - started,
             }
@@ -238,6 +295,8 @@ def fit(
                 "epoch %d/%d: train loss %.4f acc %.4f, validation loss %.4f acc %.4f (%.1f s)",
                 epoch, config.epochs, record["train_loss"], record["train_accuracy"], val_loss, val_accuracy, record["seconds"],
             )
+            if skipped:
+                logger.warning("epoch %d: skipped %d updates with a non-finite loss", epoch, int(skipped))
             if val_loss < best_loss - config.min_delta:
                 best_loss, best_params, since_best = val_loss, jax.device_get(params), 0
             else:
@@ -245,6 +304,10 @@ def fit(
                 if config.patience is not None and since_best >= config.patience:
                     logger.info("early stopping after epoch %d: no validation improvement for %d epochs", epoch, since_best)
                     break
+            if checkpoints is not None and epoch < config.epochs:
+                save_checkpoint(epoch + 1, 0, rng.bit_generator.state, [])
+    if checkpoints is not None:
+        checkpoints.close()
     nnx.update(model, jax.device_put(best_params), rest)
     model.eval()
     return history

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from tokenizers import Tokenizer
 
 from flaxline.engine.batching import EncodedSplit, steps_per_epoch
+from flaxline.engine.checkpoints import TrainingCheckpoints, run_fingerprint
 from flaxline.engine.optim import build_optimizer
 from flaxline.engine.trainer import TrainingConfig, fit
 from flaxline.models import build_model
@@ -20,7 +24,12 @@ def train_model(
     classes: list[str],
     parameters: dict,
 ) -> tuple[ModelArtifact, pd.DataFrame]:
-    """Build the configured model, train it with early stopping on validation loss, and return it with its history."""
+    """Build the configured model, train it with early stopping on validation loss, and return it with its history.
+
+    With ``checkpoint.directory`` set, the run checkpoints into a folder named by the fingerprint of
+    its parameters and data, continues from there if an earlier run with the same fingerprint died
+    (unless ``checkpoint.resume`` is false), and deletes the folder once the model is trained.
+    """
     config = TrainingConfig(**parameters["loop"])
     model_config = {
         "name": parameters["model"]["name"],
@@ -33,5 +42,23 @@ def train_model(
     train, validation = EncodedSplit(**train_features), EncodedSplit(**validation_features)
     total_steps = config.epochs * steps_per_epoch(len(train), config.batch_size, config.bucket_window_batches)
     tx = build_optimizer(total_steps=total_steps, **parameters["optimizer"])
-    history = fit(model, tx, train, validation, config)
+    checkpoints = _run_checkpoints(parameters, classes, train_features, validation_features, tokenizer)
+    history = fit(model, tx, train, validation, config, checkpoints)
+    if checkpoints is not None:
+        checkpoints.remove()
     return ModelArtifact(model, model_config), pd.DataFrame(history)
+
+
+def _run_checkpoints(
+    parameters: dict, classes: list[str], train_features: dict, validation_features: dict, tokenizer: Tokenizer
+) -> TrainingCheckpoints | None:
+    settings = parameters.get("checkpoint") or {}
+    if not settings.get("directory"):
+        return None
+    run_settings = {key: value for key, value in parameters.items() if key != "checkpoint"}
+    arrays = {f"train.{k}": v for k, v in train_features.items()} | {f"validation.{k}": v for k, v in validation_features.items()}
+    fingerprint = run_fingerprint([run_settings, classes, tokenizer.to_str()], arrays)
+    directory = Path(settings["directory"]) / fingerprint
+    if not settings.get("resume", True):
+        shutil.rmtree(directory, ignore_errors=True)
+    return TrainingCheckpoints(directory, settings.get("every_steps", 0), settings.get("keep", 2))
