@@ -22,6 +22,8 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from flaxline.errors import InputError
+
 logger = logging.getLogger(__name__)
 
 
@@ -74,10 +76,16 @@ class TrainingCheckpoints:
         if step is None:
             return None
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
-        restored = self.manager.restore(
-            step,
-            args=ocp.args.Composite(arrays=ocp.args.StandardRestore(abstract), progress=ocp.args.JsonRestore()),
-        )
+        try:
+            restored = self.manager.restore(
+                step,
+                args=ocp.args.Composite(arrays=ocp.args.StandardRestore(abstract), progress=ocp.args.JsonRestore()),
+            )
+        except Exception as error:  # Orbax and TensorStore raise many types for a damaged folder
+            first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            raise InputError(
+                f"{self.directory / str(step)}: unreadable checkpoint ({first_line}); delete the folder or set checkpoint.resume: false"
+            ) from None
         logger.info("resuming from the checkpoint of step %d in %s", step, self.directory)
         return restored["arrays"], restored["progress"]
 
