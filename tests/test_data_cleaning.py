@@ -4,11 +4,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flaxline.data.cleaning import ColumnRoles, clean_table
-from flaxline.data.schema import raw_schema, validate
+from flaxline.data.schema import raw_schema, trainable_schema, validate
 from flaxline.errors import InputError
+from flaxline.text.cleaning import CleaningPolicy
 
 CLASSES = ["negative", "neutral", "positive"]
 ROLES = ColumnRoles(text="text", label="sentiment", confidence="confidence")
+TOKEN_POLICIES = st.sampled_from(["keep", "replace", "remove"])
 
 
 def raw(rows):
@@ -88,23 +90,79 @@ def test_copies_are_compared_within_a_split_when_the_data_comes_split():
 
 
 def test_missing_column_and_empty_table_name_the_file():
-    with pytest.raises(InputError, match=r"^raw\.csv: column 'sentiment' not in dataframe"):
+    with pytest.raises(InputError, match=r"^raw\.csv: column 'sentiment' is missing; the columns are 'text'$"):
         validate(pd.DataFrame({"text": ["a"]}), raw_schema("text", "sentiment"), "raw.csv")
-    empty = pd.DataFrame({"text": [], "sentiment": []}, dtype=object)
+    empty = pd.DataFrame({"text": [], "sentiment": []}, dtype="str")
     with pytest.raises(InputError, match=r"^raw\.csv: the file has a header but no data rows$"):
         validate(empty, raw_schema("text", "sentiment"), "raw.csv")
-    with pytest.raises(InputError, match=r"^raw\.parquet: expected series 'text' to have type object"):
+    with pytest.raises(InputError, match=r"^raw\.parquet: column 'text' holds int64 values; expected text$"):
         validate(pd.DataFrame({"text": [1], "sentiment": ["a"]}), raw_schema("text", "sentiment"), "raw.parquet")
+    with pytest.raises(InputError, match=r"^raw\.csv: column 'confidence' is missing"):
+        validate(pd.DataFrame({"text": ["a"], "sentiment": ["a"]}), raw_schema("text", "sentiment", "confidence"), "raw.csv")
 
 
-cells = st.one_of(st.none(), st.text(max_size=30), st.sampled_from(CLASSES + ["0.5", "", "1e9"]))
+def test_a_value_of_another_type_is_named_by_its_row():
+    frame = pd.DataFrame({"text": pd.Series(["fine", 3.5], dtype=object), "sentiment": ["a", "b"]})
+    with pytest.raises(InputError, match=r"^raw\.parquet: column 'text' row 2: float 3\.5; expected text$"):
+        validate(frame, raw_schema("text", "sentiment"), "raw.parquet")
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(cells, cells, cells), max_size=25))
-def test_every_row_is_kept_or_rejected_exactly_once(rows):
+def test_integer_labels_are_read_as_text_and_a_missing_one_stays_missing():
+    frame = pd.DataFrame({"text": ["a", "b", "c"], "sentiment": pd.array([0, 1, None], dtype="Int64")})
+    labels = validate(frame, raw_schema("text", "sentiment"), "raw.parquet")["sentiment"]
+    assert labels[:2].tolist() == ["0", "1"] and pd.isna(labels[2])
+
+
+def test_fewer_than_two_kept_classes_name_the_file_and_the_label_column():
+    kept = pd.DataFrame({"label": ["positive", "positive"]})
+    with pytest.raises(InputError, match=r"^raw\.csv: column 'sentiment': fewer than two classes among the kept rows"):
+        validate(kept, trainable_schema("sentiment"), "raw.csv")
+    assert validate(pd.DataFrame({"label": ["positive", "negative"]}), trainable_schema("sentiment"), "raw.csv") is not None
+
+
+REASONS = {
+    "parse_error", "missing_text", "missing_label", "unknown_label", "invalid_confidence", "low_confidence",
+    "empty_after_cleaning", "conflicting_label", "duplicate",
+}
+# Any text a reader can produce (decoded bytes, parquet strings: never lone surrogates), and the values that
+# steer the rules: the classes, padded or cased otherwise, numbers, NaN spellings.
+any_cell = st.one_of(
+    st.none(),
+    st.text(),
+    st.sampled_from([*CLASSES, " positive ", "Positive", "0.5", "", "1e9", "-1", "nan", "NaN", "http://t.co/x", "#tag @you"]),
+)
+
+
+def cell_text(value: str | None) -> str:
+    return "" if value is None else value
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(st.tuples(any_cell, any_cell, any_cell), max_size=25),
+    extra_classes=st.lists(st.text(max_size=8), max_size=3),
+    min_confidence=st.one_of(st.none(), st.floats(0, 1)),
+    policy=st.builds(CleaningPolicy, urls=TOKEN_POLICIES, mentions=TOKEN_POLICIES, hashtags=TOKEN_POLICIES),
+    splits=st.one_of(st.none(), st.lists(st.sampled_from(["train", "validation", "test"]), min_size=25, max_size=25)),
+)
+def test_the_cleaner_never_raises_and_kept_plus_rejected_is_the_input(rows, extra_classes, min_confidence, policy, splits):
     frame = raw(rows)
-    result = clean_table(frame, ROLES, CLASSES)
-    rows_out = sorted([*result.kept["row"], *result.rejected["row"]])
-    assert rows_out == sorted(frame["source_line"])
-    assert result.kept["text"].str.len().gt(0).all()
+    frame["parse_error"] = ["" if i % 7 else "expected 3 fields, found 2" for i in range(len(frame))]
+    if splits is not None:
+        frame["split"] = splits[: len(frame)]
+    classes = CLASSES + extra_classes
+    result = clean_table(frame, ROLES, classes, policy, min_confidence)
+
+    kept, rejected = result.kept, result.rejected
+    assert sorted([*kept["row"], *rejected["row"]]) == frame["source_line"].tolist()
+    by_row = frame.set_index("source_line")
+    assert rejected["text"].tolist() == [cell_text(by_row.loc[row, "text"]) for row in rejected["row"]]
+    assert rejected["label"].tolist() == [cell_text(by_row.loc[row, "sentiment"]).strip() for row in rejected["row"]]
+    assert kept["label"].tolist() == [cell_text(by_row.loc[row, "sentiment"]).strip() for row in kept["row"]]
+    assert set(rejected["reason"]) <= REASONS and set(kept["label"]) <= set(classes)
+    assert kept["text"].str.len().gt(0).all()
+    if splits is not None:
+        assert kept["split"].tolist() == [by_row.loc[row, "split"] for row in kept["row"]]
+    report = result.report
+    assert report["raw_rows"] == len(frame) == report["kept_rows"] + report["rejected_rows"]
+    assert sum(report["rejected_by_reason"].values()) == len(rejected)

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flaxline.data.delimited import read_delimited
 from flaxline.errors import InputError
@@ -68,5 +70,38 @@ def test_missing_file_and_directory(tmp_path):
 
 def test_a_line_no_encoding_accepts_is_named(tmp_path):
     path = write(tmp_path, b"label,text\npos,\xff\xfe\n")
-    with pytest.raises(InputError, match=r"line 2 is valid in none of utf-8, ascii"):
+    with pytest.raises(InputError, match=r"line 2 is valid in none of utf-8, ascii$"):
         read_delimited(path, fallback_encodings=("ascii",))
+    with pytest.raises(InputError, match=r"line 2 is not valid utf-8 \(and no fallback encodings are configured\)$"):
+        read_delimited(path, fallback_encodings=())
+
+
+def test_a_quote_left_open_to_the_end_of_the_file_is_a_parse_error_of_its_record(tmp_path):
+    frame = read_delimited(write(tmp_path, b'label,text\npos,fine\nneg,"never closed\npos,swallowed\n'))
+    assert list(frame["source_line"]) == [2, 3]
+    assert frame.loc[1, "text"] == "never closed\npos,swallowed\n"  # the later lines stay in the rejected record
+    assert frame.loc[1, "parse_error"] == "a quoted field opened here is never closed: the record runs to the end of the file (line 4)"
+
+
+def test_a_malformed_record_over_several_lines_names_them(tmp_path):
+    frame = read_delimited(write(tmp_path, b'label,text\nneg,"a\nb",extra\npos,fine\n'))
+    assert list(frame["parse_error"]) == ["expected 2 fields, found 3 (the record spans lines 2-3)", ""]
+
+
+def test_a_bare_carriage_return_is_named_with_its_line(tmp_path):
+    with pytest.raises(InputError, match=r"line 1: a carriage return \(\\r\) inside an unquoted field"):
+        read_delimited(write(tmp_path, b"label,text\rpos,a\r"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.binary(max_size=300), st.text(alphabet='ab,;"\t\r\n\x00é€', max_size=120).map(str.encode)))
+def test_any_bytes_give_a_frame_or_one_input_error_line(tmp_path_factory, data):
+    path = write(tmp_path_factory.mktemp("any"), b"label,text\n" + data)
+    try:
+        frame = read_delimited(path)
+    except InputError as error:
+        assert str(error).startswith(f"{path}: ") and "\n" not in str(error)
+        return
+    lines = data.count(b"\n") + 2
+    assert frame["source_line"].is_monotonic_increasing and frame["source_line"].between(2, lines).all()
+    assert all(error == "" or error.startswith(("expected 2 fields", "a quoted field")) for error in frame["parse_error"])

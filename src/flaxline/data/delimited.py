@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from flaxline.errors import InputError
+from flaxline.errors import InputError, shown
 
 SOURCE_LINE = "source_line"
 SOURCE_ENCODING = "source_encoding"
@@ -37,6 +37,8 @@ def decode_lines(raw: bytes, fallback_encodings: Sequence[str]) -> tuple[list[st
             line = line.removeprefix(b"\xef\xbb\xbf")
         text, encoding = _decode_line(line, fallback_encodings)
         if text is None:
+            if not fallback_encodings:
+                raise InputError(f"line {number} is not valid utf-8 (and no fallback encodings are configured)")
             raise InputError(f"line {number} is valid in none of utf-8, {', '.join(fallback_encodings)}")
         lines.append(text)
         encodings.append(encoding)
@@ -69,10 +71,7 @@ def read_delimited(
     lines are not records. ``frame.attrs`` holds the source path and the encoding counts.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: file does not exist")
-    if not path.is_file():
-        raise InputError(f"{path}: is not a file")
+    check_file(path)
     raw = path.read_bytes()
     if not raw.strip():
         raise InputError(f"{path}: file is empty")
@@ -101,7 +100,8 @@ def read_delimited(
             if not fields:
                 continue
             if len(fields) != len(header):
-                errors.append(f"expected {len(header)} fields, found {len(fields)}")
+                spans = f" (the record spans lines {first}-{consumed})" if consumed > first else ""
+                errors.append(f"expected {len(header)} fields, found {len(fields)}{spans}")
                 fields = (fields + [""] * len(header))[: len(header)]
             else:
                 errors.append("")
@@ -110,9 +110,13 @@ def read_delimited(
             spanned = set(encodings[first - 1 : consumed])
             record_encodings.append("utf-8" if spanned == {"utf-8"} else next(iter(spanned - {"utf-8"})))
     except csv.Error as error:
+        if "new-line character" in str(error):
+            error = "a carriage return (\\r) inside an unquoted field; lines must end in \\n or \\r\\n"
         raise InputError(f"{path}: line {reader.line_num}: {error}") from None
+    if quoting and records and _quote_left_open(lines[starts[-1] - 1 :], delimiter):
+        errors[-1] = f"a quoted field opened here is never closed: the record runs to the end of the file (line {len(lines)})"
 
-    frame = pd.DataFrame(records, columns=header, dtype=object)
+    frame = pd.DataFrame(records, columns=header, dtype="str")
     frame[SOURCE_LINE] = pd.array(starts, dtype="int64")
     frame[SOURCE_ENCODING] = record_encodings
     frame[PARSE_ERROR] = errors
@@ -121,15 +125,42 @@ def read_delimited(
     return frame
 
 
+def check_file(path: Path) -> None:
+    """One line naming ``path`` when it is not an existing file."""
+    if not path.exists():
+        raise InputError(f"{path}: file does not exist")
+    if not path.is_file():
+        raise InputError(f"{path}: is not a file")
+
+
+def check_column_names(location: str, names: Sequence[str]) -> None:
+    """Column names are unique and leave the provenance columns (``source_line``, ...) to the reader."""
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise InputError(f"{location}: duplicate column names [{', '.join(map(shown, duplicated))}]")
+    clashing = sorted(set(names) & set(PROVENANCE_COLUMNS))
+    if clashing:
+        raise InputError(f"{location}: column names {clashing} are reserved")
+
+
+def _quote_left_open(lines: Sequence[str], delimiter: str) -> bool:
+    """Whether the last record's quoted field runs to the end of the file.
+
+    The lenient reader (which tolerates stray quotes inside fields) takes such a record
+    silently, with every later line inside one field; the strict reader reports it.
+    """
+    try:
+        for _ in csv.reader((line + "\n" for line in lines), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False
+
+
 def _check_header(path: Path, header: list[str], delimiter: str) -> None:
     if not any(header):
         raise InputError(f"{path}: line 1: the header is empty")
-    duplicated = sorted({name for name in header if header.count(name) > 1})
-    if duplicated:
-        raise InputError(f"{path}: line 1: duplicate column names {duplicated}")
-    clashing = sorted(set(header) & set(PROVENANCE_COLUMNS))
-    if clashing:
-        raise InputError(f"{path}: line 1: column names {clashing} are reserved")
+    check_column_names(f"{path}: line 1", header)
     if len(header) == 1 and delimiter not in header[0]:
         for other in (",", "\t", ";", "|"):
             if other != delimiter and other in header[0]:

@@ -2,5 +2,6 @@
 
 from flaxline.datasets.artifacts import FlaxModelDataset, NpzDataset, TokenizerDataset
 from flaxline.datasets.delimited_text import DelimitedTextDataset
+from flaxline.datasets.raw_parquet import RawParquetDataset
 
-__all__ = ["DelimitedTextDataset", "FlaxModelDataset", "NpzDataset", "TokenizerDataset"]
+__all__ = ["DelimitedTextDataset", "FlaxModelDataset", "NpzDataset", "RawParquetDataset", "TokenizerDataset"]

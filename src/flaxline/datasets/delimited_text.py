@@ -1,4 +1,4 @@
-"""The raw-data dataset: a delimited text file decoded line by line (see ``flaxline.data.delimited``)."""
+"""The raw-data dataset for delimited text files, decoded line by line (see ``flaxline.data.delimited``)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from kedro.io.core import AbstractDataset, DatasetError
+from kedro.io.core import DatasetError
 
 from flaxline.data.delimited import read_delimited, read_split_files
 from flaxline.data.glue import DOWNLOADERS
-from flaxline.errors import InputError
+from flaxline.datasets._raw import RawDataset
 
 
-class DelimitedTextDataset(AbstractDataset[None, pd.DataFrame]):
-    """Read-only: raw data is the project's input, never its output.
+class DelimitedTextDataset(RawDataset):
+    """A raw table in delimited text files.
 
     ``filepath`` is one file, or, with ``splits`` (``{train: train.tsv, ...}``), the folder of
     data that comes already split; the frame then has a ``split`` column. ``download`` names a
@@ -44,18 +44,12 @@ class DelimitedTextDataset(AbstractDataset[None, pd.DataFrame]):
         }
         self.metadata = metadata
 
-    def load(self) -> pd.DataFrame:
-        try:
-            if self._splits is None:
-                return read_delimited(self._filepath, **self._options)
-            if self._download and not self._exists():
-                DOWNLOADERS[self._download](self._filepath)
-            return read_split_files(self._filepath, self._splits, **self._options)
-        except InputError as error:
-            raise DatasetError(str(error)) from None
-
-    def save(self, data: pd.DataFrame) -> None:
-        raise DatasetError(f"{self._filepath}: raw data is read-only")
+    def _read(self) -> pd.DataFrame:
+        if self._splits is None:
+            return read_delimited(self._filepath, **self._options)
+        if self._download and not self._exists():
+            DOWNLOADERS[self._download](self._filepath)
+        return read_split_files(self._filepath, self._splits, **self._options)
 
     def _exists(self) -> bool:
         if self._splits is None:
