@@ -43,14 +43,14 @@ class BytesDataset(AbstractVersionedDataset):
 
     def load(self) -> Any:
         path = get_filepath_str(self._get_load_path(), self._protocol)
-        if not self._fs.exists(path):
-            raise DatasetError(f"{path}: file does not exist")
-        with self._fs.open(path, "rb") as file:
-            data = file.read()
         try:
-            return self.decode(data, path)
+            if not self._fs.exists(path):
+                raise InputError(f"{path}: file does not exist")
+            with self._fs.open(path, "rb") as file:
+                return self.decode(file.read(), path)
         except InputError as error:
-            raise DatasetError(str(error)) from None
+            # Kept as the cause: `kedro run` shows a bad-input error as its one line (flaxline.cli).
+            raise DatasetError(str(error)) from error
 
     def save(self, data: Any) -> None:
         path = get_filepath_str(self._get_save_path(), self._protocol)
