@@ -24,6 +24,13 @@ tweets:
     loop: {epochs: 2, batch_size: 32, patience: 1}
 """
 
+# The `test` environment: the default task reads a corpus sample and trains the small model.
+SAMPLE_PATH = "data/01_raw/tweets_sample.csv"
+TEST_ENV = {
+    "catalog.yml": f"tweets.raw:\n  type: flaxline.datasets.DelimitedTextDataset\n  filepath: {SAMPLE_PATH}\n",
+    "parameters_training.yml": TEST_PARAMETERS,
+}
+
 
 def corpus_sample_bytes(rows: int, seed: int = 0) -> bytes:
     """The header and ``rows`` random lines of the default corpus, bytes untouched (encodings mixed)."""
@@ -42,13 +49,11 @@ def make_small_project(root: Path, rows: int) -> Path:
     (root / "conf" / "local").mkdir()
     for layer in ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models", "07_model_output", "08_reporting"):
         (root / "data" / layer).mkdir(parents=True)
-    (root / "data" / "01_raw" / "tweets_sample.csv").write_bytes(corpus_sample_bytes(rows))
+    (root / SAMPLE_PATH).write_bytes(corpus_sample_bytes(rows))
     test_env = root / "conf" / "test"
     test_env.mkdir()
-    (test_env / "catalog.yml").write_text(
-        "tweets.raw:\n  type: flaxline.datasets.DelimitedTextDataset\n  filepath: data/01_raw/tweets_sample.csv\n"
-    )
-    (test_env / "parameters_training.yml").write_text(TEST_PARAMETERS)
+    for name, text in TEST_ENV.items():
+        (test_env / name).write_text(text)
     return root
 
 

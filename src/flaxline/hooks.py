@@ -1,15 +1,35 @@
-"""Kedro hooks: one summary line per stage with its wall time."""
+"""Kedro hooks: one summary line per stage with its wall time; the running session's configuration."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections import defaultdict
+from typing import TYPE_CHECKING, ClassVar
 
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Node
 
+if TYPE_CHECKING:
+    from kedro.config import AbstractConfigLoader
+    from kedro.framework.context import KedroContext
+
 logger = logging.getLogger(__name__)
+
+
+class SessionConfigHooks:
+    """Keeps the configuration loader of the context a session created last, for the pipeline registry.
+
+    Kedro calls ``register_pipelines()`` without arguments, after the session has created its
+    context; the tasks to register are in that context's configuration: its conf source (a
+    folder, or the ``.tar.gz`` of ``kedro package``), its environment and its runtime parameters.
+    """
+
+    config_loader: ClassVar[AbstractConfigLoader | None] = None
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        SessionConfigHooks.config_loader = context.config_loader
 
 
 class StageTimingHooks:

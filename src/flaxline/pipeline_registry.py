@@ -21,6 +21,7 @@ from kedro.framework.project import settings
 from kedro.pipeline import Pipeline, pipeline
 from kedro.utils import find_kedro_project
 
+from flaxline.hooks import SessionConfigHooks
 from flaxline.pipelines import data_processing, evaluation, features, split, training
 
 STAGES = {
@@ -33,14 +34,21 @@ STAGES = {
 
 
 def declared_tasks() -> dict[str, dict]:
-    """The ``tasks`` mapping of the project's parameters (base, then local or ``KEDRO_ENV``)."""
-    project = find_kedro_project(Path.cwd()) or Path.cwd()
-    loader = settings.CONFIG_LOADER_CLASS(
-        conf_source=str(project / settings.CONF_SOURCE), env=os.environ.get("KEDRO_ENV"), **settings.CONFIG_LOADER_ARGS
-    )
+    """The ``tasks`` mapping of the running session's parameters.
+
+    Those are the configuration of the context a session created last (``--conf-source``,
+    ``--env``, ``--params``); before any session (``kedro registry list``), the project's
+    ``conf/`` with base, then local or ``KEDRO_ENV``.
+    """
+    loader = SessionConfigHooks.config_loader
+    if loader is None:
+        project = find_kedro_project(Path.cwd()) or Path.cwd()
+        loader = settings.CONFIG_LOADER_CLASS(
+            conf_source=str(project / settings.CONF_SOURCE), env=os.environ.get("KEDRO_ENV"), **settings.CONFIG_LOADER_ARGS
+        )
     tasks = loader["parameters"].get("tasks")
     if not tasks:
-        raise ValueError(f"{project / settings.CONF_SOURCE}: parameters declare no 'tasks'")
+        raise ValueError(f"{loader.conf_source}: parameters declare no 'tasks'")
     return dict(tasks)
 
 

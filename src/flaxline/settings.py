@@ -2,10 +2,10 @@
 
 from kedro.config import OmegaConfigLoader
 
-from flaxline.hooks import StageTimingHooks
+from flaxline.hooks import SessionConfigHooks, StageTimingHooks
 from flaxline.resources import distribution_file
 
-HOOKS = (StageTimingHooks(),)
+HOOKS = (SessionConfigHooks(), StageTimingHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
