@@ -33,22 +33,27 @@ def corpus_sample_bytes(rows: int, seed: int = 0) -> bytes:
     return b"\n".join([header, *(body[i] for i in chosen)]) + b"\n"
 
 
-def make_small_project(root: Path, rows: int) -> Path:
-    """A copy of the project's configuration and notebooks whose `test` env reads a corpus sample."""
+def latest(path: Path) -> Path:
+    """The newest version of a versioned dataset (``path/<timestamp>/<name>``)."""
+    return sorted(path.iterdir())[-1] / path.name
+
+
+def make_small_project(root: Path, rows: int, env: str = "test") -> Path:
+    """A copy of the project's configuration and notebooks whose ``env`` environment reads a corpus sample."""
     for name in ("conf", "notebooks"):
         shutil.copytree(PROJECT_ROOT / name, root / name, ignore=shutil.ignore_patterns("local"))
     shutil.copy(PROJECT_ROOT / "pyproject.toml", root / "pyproject.toml")
     (root / "src").mkdir()  # Kedro checks the folder exists; the package itself is installed
     (root / "conf" / "local").mkdir()
-    for layer in ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models", "07_model_output", "08_reporting"):
+    for layer in (path.name for path in (PROJECT_ROOT / "data").iterdir() if path.is_dir()):
         (root / "data" / layer).mkdir(parents=True)
     (root / "data" / "01_raw" / "tweets_sample.csv").write_bytes(corpus_sample_bytes(rows))
-    test_env = root / "conf" / "test"
-    test_env.mkdir()
-    (test_env / "catalog.yml").write_text(
+    env_dir = root / "conf" / env
+    env_dir.mkdir(exist_ok=True)
+    (env_dir / "catalog_sample.yml").write_text(
         "tweets.raw:\n  type: flaxline.datasets.DelimitedTextDataset\n  filepath: data/01_raw/tweets_sample.csv\n"
     )
-    (test_env / "parameters_training.yml").write_text(TEST_PARAMETERS)
+    (env_dir / "parameters_training.yml").write_text(TEST_PARAMETERS)
     return root
 
 
