@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "1"
+# The tracking tests call MLflow, whose usage telemetry would try the internet.
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 from flaxline.resources import distribution_file  # noqa: E402
 

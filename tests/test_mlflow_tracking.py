@@ -13,10 +13,6 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT, latest, make_small_project
 
-# MLflow's usage telemetry would try the internet; tests never do.
-os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
-
-
 # A tiny model; every batch as wide as the padded ids (length_multiple 128), so one shape is compiled.
 TRACKED_PARAMETERS = """
 tweets:
