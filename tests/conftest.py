@@ -47,12 +47,12 @@ def make_small_project(root: Path, rows: int, env: str = "test") -> Path:
     shutil.copy(PROJECT_ROOT / "pyproject.toml", root / "pyproject.toml")
     (root / "src").mkdir()  # Kedro checks the folder exists; the package itself is installed
     (root / "conf" / "local").mkdir()
-    for layer in (path.name for path in (PROJECT_ROOT / "data").iterdir() if path.is_dir()):
+    for layer in ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models", "07_model_output", "08_reporting"):
         (root / "data" / layer).mkdir(parents=True)
     (root / "data" / "01_raw" / "tweets_sample.csv").write_bytes(corpus_sample_bytes(rows))
     env_dir = root / "conf" / env
     env_dir.mkdir(exist_ok=True)
-    (env_dir / "catalog_sample.yml").write_text(
+    (env_dir / "catalog.yml").write_text(
         "tweets.raw:\n  type: flaxline.datasets.DelimitedTextDataset\n  filepath: data/01_raw/tweets_sample.csv\n"
     )
     (env_dir / "parameters_training.yml").write_text(TEST_PARAMETERS)
