@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "1"
+# The tracking tests call MLflow, whose usage telemetry would try the internet.
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
 from flaxline.resources import distribution_file  # noqa: E402
 
@@ -40,8 +42,13 @@ def corpus_sample_bytes(rows: int, seed: int = 0) -> bytes:
     return b"\n".join([header, *(body[i] for i in chosen)]) + b"\n"
 
 
-def make_small_project(root: Path, rows: int) -> Path:
-    """A copy of the project's configuration and notebooks whose `test` env reads a corpus sample."""
+def latest(path: Path) -> Path:
+    """The newest version of a versioned dataset (``path/<timestamp>/<name>``)."""
+    return sorted(path.iterdir())[-1] / path.name
+
+
+def make_small_project(root: Path, rows: int, env: str = "test") -> Path:
+    """A copy of the project's configuration and notebooks whose ``env`` environment reads a corpus sample."""
     for name in ("conf", "notebooks"):
         shutil.copytree(PROJECT_ROOT / name, root / name, ignore=shutil.ignore_patterns("local"))
     shutil.copy(PROJECT_ROOT / "pyproject.toml", root / "pyproject.toml")
@@ -50,10 +57,10 @@ def make_small_project(root: Path, rows: int) -> Path:
     for layer in ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models", "07_model_output", "08_reporting"):
         (root / "data" / layer).mkdir(parents=True)
     (root / SAMPLE_PATH).write_bytes(corpus_sample_bytes(rows))
-    test_env = root / "conf" / "test"
-    test_env.mkdir()
+    env_dir = root / "conf" / env
+    env_dir.mkdir(exist_ok=True)
     for name, text in TEST_ENV.items():
-        (test_env / name).write_text(text)
+        (env_dir / name).write_text(text)
     return root
 
 

@@ -12,11 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 from flaxline.models.serialization import model_from_bytes
-
-
-def latest(path: Path) -> Path:
-    """The newest version of a versioned dataset (``path/<timestamp>/<name>``)."""
-    return sorted(path.iterdir())[-1] / path.name
+from tests.conftest import latest
 
 
 def test_every_output_is_written_and_every_row_accounted_for(small_project_run):

