@@ -1,7 +1,11 @@
 import shutil
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
+from flax import nnx
 
 from flaxline.engine.checkpoints import TrainingCheckpoints, run_fingerprint
 from flaxline.engine.optim import build_optimizer
@@ -69,3 +73,19 @@ def test_run_fingerprint_follows_settings_and_data():
     assert run_fingerprint({"epochs": 2, "lr": 0.1}, arrays) == same
     assert run_fingerprint({"lr": 0.2, "epochs": 2}, arrays) != same
     assert run_fingerprint({"lr": 0.1, "epochs": 2}, arrays | {"labels": np.array([1, 0])}) != same
+
+
+def test_divergence_leaves_the_last_good_checkpoint(tmp_path):
+    model = build_model("lstm", vocab_size=20, num_classes=2, embed_dim=8, hidden_dim=16)
+    # The 6th update is NaN: the parameters go bad one step before any loss could show it.
+    tx = optax.sgd(lambda count: jnp.where(count < 5, 0.01, jnp.nan))
+    checkpoints = TrainingCheckpoints(tmp_path, every_steps=1, keep=2)
+    with pytest.raises(FloatingPointError, match=r"^training diverged: non-finite parameters after epoch 1, step 6;"):
+        fit(model, tx, toy_task(256, 0), toy_task(64, 1), TrainingConfig(epochs=2, batch_size=32, patience=None), checkpoints)
+    checkpoints.close()
+    params, rest = nnx.split(model, nnx.Param, ...)[1:]
+    reopened = TrainingCheckpoints(tmp_path)
+    assert reopened.manager.all_steps() == [4, 5]
+    arrays, loop = reopened.restore_latest({"state": (params, rest, tx.init(params)), "best": params})
+    assert loop["steps_done"] == 5
+    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(arrays["state"][0]))

@@ -60,7 +60,7 @@ class TrainingCheckpoints:
     def save(self, global_step: int, arrays: Any, progress: dict[str, Any]) -> None:
         """Write a checkpoint of ``arrays`` (any pytree) and ``progress`` (JSON data) in the background.
 
-        The arrays are copied to host memory first: the train step donates its buffers.
+        The arrays are copied to host memory first, if they are not there yet: the train step donates its buffers.
         """
         self.manager.save(
             global_step,

@@ -229,9 +229,15 @@ def fit(
         consecutive_nonfinite = loop["consecutive_nonfinite"]
 
     def save_checkpoint(epoch: int, done: int, epoch_rng: dict, sums: list) -> None:
+        """Checkpoint the loop as it stands before step ``done + 1`` of ``epoch`` (the arrays copied to the host first)."""
+        state = jax.device_get((params, rest, opt_state))
+        # An update can make the parameters non-finite before any loss shows it: such a state is never a checkpoint.
+        if not all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(state[0])):
+            where = f"epoch {epoch}, step {done}" if done else f"epoch {epoch - 1}, step {steps}"
+            raise FloatingPointError(f"training diverged: non-finite parameters after {where}; lower the learning rate or clip gradients")
         checkpoints.save(
             (epoch - 1) * steps + done,
-            {"state": (params, rest, opt_state), "best": params if best_params is None else best_params},
+            {"state": state, "best": state[0] if best_params is None else best_params},
             {
                 "epoch": epoch,
                 "steps_done": done,
