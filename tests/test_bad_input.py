@@ -25,7 +25,7 @@ from kedro.pipeline import pipeline
 from kedro.runner import SequentialRunner
 
 from flaxline import cli
-from flaxline.errors import InputError, find_input_error
+from flaxline.errors import InputError, find_user_error
 from flaxline.pipelines import data_processing
 from flaxline.settings import CONFIG_LOADER_ARGS
 from tests.conftest import PROJECT_ROOT, make_small_project
@@ -263,7 +263,7 @@ def test_bad_input_ends_in_one_line_or_in_rows_accounted_for(case, catalog_confi
     if case.error is not None:
         with pytest.raises(Exception) as raised:
             SequentialRunner().run(stage, catalog)
-        bad_input = find_input_error(raised.value)
+        bad_input = find_user_error(raised.value)
         assert bad_input is not None, f"not reported as bad input: {raised.value!r}"
         assert re.fullmatch(case.error.replace("{file}", re.escape(str(path))), str(bad_input)), str(bad_input)
         return

@@ -1,4 +1,4 @@
-"""The one exception type for bad input: its message is a single line naming the file, column or row."""
+"""Errors a user must act on, each with a single-line message: bad input, and training that diverged."""
 
 from __future__ import annotations
 
@@ -7,14 +7,18 @@ class InputError(ValueError):
     """Raised for input a user must fix; ``str(error)`` is the whole message."""
 
 
-def find_input_error(error: BaseException) -> InputError | None:
-    """The ``InputError`` that ``error`` is, or was raised from (following ``raise ... from``), if any.
+class TrainingDiverged(FloatingPointError):
+    """Raised when a loss or the parameters become non-finite; the message names the epoch and step."""
+
+
+def find_user_error(error: BaseException) -> InputError | TrainingDiverged | None:
+    """The user-facing error that ``error`` is, or was raised from (following ``raise ... from``), if any.
 
     Wrappers such as Kedro's ``DatasetError`` keep the bad-input error as their cause; an error
     merely raised while handling one (``__context__``) is a failure of its own and is not followed.
     """
     while error is not None:
-        if isinstance(error, InputError):
+        if isinstance(error, InputError | TrainingDiverged):
             return error
         error = error.__cause__
     return None

@@ -14,7 +14,7 @@ class RawDataset(AbstractDataset[None, pd.DataFrame]):
     """Read-only: raw data is the project's input, never its output.
 
     A reader's ``InputError`` becomes a ``DatasetError`` (Kedro passes those on unchanged) raised
-    from it, so that ``flaxline.errors.find_input_error`` still knows it for bad input.
+    from it, so that ``flaxline.errors.find_user_error`` still knows it for bad input.
     """
 
     _filepath: str

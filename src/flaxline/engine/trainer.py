@@ -28,7 +28,7 @@ from flaxline.engine.batching import (
 from flaxline.engine.checkpoints import TrainingCheckpoints
 from flaxline.engine.progress import EpochProgress
 from flaxline.engine.sharding import batch_mesh, replicate, shard_batch
-from flaxline.errors import InputError
+from flaxline.errors import InputError, TrainingDiverged
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ def _count_nonfinite(flags: np.ndarray, epoch: int, steps_before: int, consecuti
     for offset, flag in enumerate(flags, 1):
         consecutive = consecutive + 1 if flag else 0
         if consecutive > allowed:
-            raise FloatingPointError(
+            raise TrainingDiverged(
                 f"training diverged: non-finite loss at epoch {epoch}, step {steps_before + offset}"
                 + (f" ({consecutive} in a row)" if allowed else "")
                 + "; lower the learning rate or clip gradients"
@@ -234,7 +234,7 @@ def fit(
         # An update can make the parameters non-finite before any loss shows it: such a state is never a checkpoint.
         if not all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(state[0])):
             where = f"epoch {epoch}, step {done}" if done else f"epoch {epoch - 1}, step {steps}"
-            raise FloatingPointError(f"training diverged: non-finite parameters after {where}; lower the learning rate or clip gradients")
+            raise TrainingDiverged(f"training diverged: non-finite parameters after {where}; lower the learning rate or clip gradients")
         checkpoints.save(
             (epoch - 1) * steps + done,
             {"state": state, "best": state[0] if best_params is None else best_params},

@@ -1,4 +1,5 @@
-"""A real `kedro run` killed with SIGKILL mid-training, then started again, ends with the same model file."""
+"""Training faults in a real `kedro run`: killed with SIGKILL (mid-training, or while writing a checkpoint) and
+started again, it ends with the same model file; diverging, it ends in one line."""
 
 import os
 import signal
@@ -38,9 +39,9 @@ atomicity.AtomicRenameTemporaryPath.finalize = finalize
 """
 
 
-def kedro_run(root: Path, pipeline: str, **env) -> subprocess.Popen:
+def kedro_run(root: Path, pipeline: str, *options: str, **env) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "kedro", "run", "--env", "test", "--pipelines", pipeline],
+        [sys.executable, "-m", "kedro", "run", "--env", "test", "--pipelines", pipeline, *options],
         cwd=root,
         env=os.environ | {"KEDRO_DISABLE_TELEMETRY": "1"} | env,
         stdout=subprocess.PIPE,
@@ -104,3 +105,13 @@ def test_a_checkpoint_cut_short_is_ignored(project, tmp_path):
     output = finished(kedro_run(project, "tweets.training"))
     assert "resuming from the checkpoint of step 20 " in output
     assert model_files(project)[-1].read_bytes() == reference
+
+
+def test_diverged_training_ends_in_one_line_naming_epoch_and_step(project):
+    process = kedro_run(project, "tweets.training", "--params", "tweets.training.optimizer.learning_rate=.nan")
+    output, _ = process.communicate(timeout=600)
+    assert process.returncode == 1, output[-3000:]
+    # Step 1's loss is computed before the first (NaN) update.
+    line = "Error: training diverged: non-finite loss at epoch 1, step 2; lower the learning rate or clip gradients"
+    assert line in output.splitlines(), output[-3000:]
+    assert "Traceback" not in output and "╭" not in output, output[-3000:]
