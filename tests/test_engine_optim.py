@@ -1,9 +1,10 @@
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 import pytest
 
-from flaxline.engine.optim import build_optimizer, build_schedule
+from flaxline.engine.optim import averaged_parameters, build_optimizer, build_schedule, with_parameter_average
 from flaxline.errors import InputError
 
 
@@ -30,3 +31,17 @@ def test_unknown_names_are_refused():
         build_optimizer("rmsprop", 0.1, total_steps=10)
     with pytest.raises(InputError, match="unknown schedule 'step'"):
         build_schedule(0.1, "step")
+
+
+def test_parameter_average_is_the_debiased_moving_average_of_the_trajectory():
+    params = {"w": jnp.array([1.0, -2.0])}
+    tx = with_parameter_average(optax.sgd(0.1), decay=0.9)
+    state = tx.init(params)
+    trajectory = []
+    for _ in range(5):
+        updates, state = tx.update({"w": 2 * params["w"]}, state, params)  # gradient of |w|²
+        params = optax.apply_updates(params, updates)
+        trajectory.append(np.asarray(params["w"]))
+    weights = 0.1 * 0.9 ** np.arange(4, -1, -1)
+    expected = (weights[:, None] * np.stack(trajectory)).sum(axis=0) / (1 - 0.9**5)
+    np.testing.assert_allclose(averaged_parameters(state, 0.9)["w"], expected, rtol=1e-6)

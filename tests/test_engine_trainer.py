@@ -143,3 +143,16 @@ def test_skip_mode_still_stops_after_too_many_non_finite_steps_in_a_row():
     config = TrainingConfig(epochs=1, batch_size=32, on_nonfinite="skip", max_consecutive_nonfinite=3, progress_every_steps=2)
     with pytest.raises(FloatingPointError, match=r"non-finite loss at epoch 1, step 4 \(4 in a row\)"):
         fit(model, build_optimizer("adam", 0.01, total_steps=8), data, toy_task(64, 1), config)
+
+
+def test_averaged_training_keeps_the_average_as_the_model():
+    averaged, history = train(epochs=3, patience=None, average_decay=0.9)
+    plain, _ = train(epochs=3, patience=None)
+    assert history[-1]["validation_loss"] < history[0]["validation_loss"]
+    assert model_to_bytes(averaged, {}) != model_to_bytes(plain, {})
+    data = toy_task(64, 1)
+    logits = predict_logits(averaged, data.ids, data.lengths)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    loss = -(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))[np.arange(64), data.labels].mean()
+    best = min(record["validation_loss"] for record in history)
+    assert loss == pytest.approx(best, rel=1e-4)  # the model is the average that was validated

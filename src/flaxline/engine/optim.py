@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import jax
 import optax
 
 from flaxline.errors import InputError
@@ -43,3 +46,32 @@ def build_optimizer(
     if clip_global_norm:
         return optax.chain(optax.clip_by_global_norm(clip_global_norm), optimizer)
     return optimizer
+
+
+class AveragedState(NamedTuple):
+    inner: optax.OptState
+    average: optax.EmaState
+
+
+def with_parameter_average(tx: optax.GradientTransformation, decay: float) -> optax.GradientTransformation:
+    """``tx``, also keeping an exponential moving average of the parameters it produces (Polyak averaging).
+
+    The average lives in the optimizer state, so it is checkpointed and restored with it.
+    """
+    average = optax.ema(decay, debias=True)
+
+    def init(params):
+        return AveragedState(tx.init(params), average.init(params))
+
+    def update(updates, state, params=None):
+        updates, inner = tx.update(updates, state.inner, params)
+        _, averaged = average.update(optax.apply_updates(params, updates), state.average)
+        return updates, AveragedState(inner, averaged)
+
+    return optax.GradientTransformation(init, update)
+
+
+def averaged_parameters(state: AveragedState, decay: float):
+    """The average of ``with_parameter_average``'s state, debiased as ``optax.ema`` does (no pull towards zero)."""
+    correction = 1.0 - decay ** state.average.count
+    return jax.tree.map(lambda moment: moment / correction.astype(moment.dtype), state.average.ema)

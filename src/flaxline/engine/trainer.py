@@ -26,6 +26,7 @@ from flaxline.engine.batching import (
     steps_per_epoch,
 )
 from flaxline.engine.checkpoints import TrainingCheckpoints
+from flaxline.engine.optim import averaged_parameters, with_parameter_average
 from flaxline.engine.progress import EpochProgress
 from flaxline.engine.sharding import batch_mesh, replicate, shard_batch
 from flaxline.errors import InputError, TrainingDiverged
@@ -55,6 +56,9 @@ class TrainingConfig:
     # stopping only after more than max_consecutive_nonfinite such steps in a row.
     on_nonfinite: str = "stop"
     max_consecutive_nonfinite: int = 5
+    # Polyak averaging: validate, and keep as the model, an exponential moving average of the parameters
+    # with this decay per step (e.g. 0.999); null trains and keeps the parameters themselves.
+    average_decay: float | None = None
 
 
 def _in_dtype(model: nnx.Module, graphdef: nnx.GraphDef, dtype) -> nnx.Module:
@@ -194,6 +198,13 @@ def fit(
     allowed_nonfinite = config.max_consecutive_nonfinite if config.on_nonfinite == "skip" else 0
     if allowed_nonfinite:
         tx = optax.apply_if_finite(tx, max_consecutive_errors=allowed_nonfinite)
+    if config.average_decay:
+        tx = with_parameter_average(tx, config.average_decay)
+        average_of = jax.jit(partial(averaged_parameters, decay=config.average_decay))
+
+    def evaluated(params, opt_state):
+        """What validation sees and early stopping keeps: the parameters, or their average."""
+        return average_of(opt_state) if config.average_decay else params
     model.eval()
     eval_graphdef = nnx.graphdef(model)
     model.train()
@@ -282,8 +293,9 @@ def fit(
             steps_done, restored_sums = 0, []
             total, correct, count, skipped = np.sum(jax.device_get(sums), axis=0)
             train_seconds = time.perf_counter() - started
+            evaluated_params = evaluated(params, opt_state)
             val_logits = batched_logits(
-                forward, params, rest, validation.ids, validation.lengths, config.eval_batch_size, config.length_multiple, place
+                forward, evaluated_params, rest, validation.ids, validation.lengths, config.eval_batch_size, config.length_multiple, place
             )
             val_loss, val_accuracy = _loss_and_accuracy(val_logits, validation.labels)
             record = {
@@ -304,7 +316,7 @@ def fit(
             if skipped:
                 logger.warning("epoch %d: skipped %d updates with a non-finite loss", epoch, int(skipped))
             if val_loss < best_loss - config.min_delta:
-                best_loss, best_params, since_best = val_loss, jax.device_get(params), 0
+                best_loss, best_params, since_best = val_loss, jax.device_get(evaluated_params), 0
             else:
                 since_best += 1
                 if config.patience is not None and since_best >= config.patience:
