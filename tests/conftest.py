@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import random
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -64,17 +66,23 @@ def make_small_project(root: Path, rows: int, env: str = "test") -> Path:
     return root
 
 
-@pytest.fixture(scope="session")
-def small_project_run(tmp_path_factory):
-    """The whole default pipeline run once through a KedroSession on about 2,000 real rows."""
+@contextmanager
+def default_pipeline_run(root: Path, env: str) -> Iterator[Path]:
+    """Inside ``root``: its default pipeline run once through a KedroSession in ``env``."""
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
-    root = make_small_project(tmp_path_factory.mktemp("project"), rows=2000)
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
-        patch.setenv("KEDRO_ENV", "test")
+        patch.setenv("KEDRO_ENV", env)
         bootstrap_project(root)
-        with KedroSession.create(project_path=root, env="test") as session:
+        with KedroSession.create(project_path=root, env=env) as session:
             session.run()
+        yield root
+
+
+@pytest.fixture(scope="session")
+def small_project_run(tmp_path_factory):
+    """The whole default pipeline run once through a KedroSession on about 2,000 real rows."""
+    with default_pipeline_run(make_small_project(tmp_path_factory.mktemp("project"), rows=2000), "test") as root:
         yield root

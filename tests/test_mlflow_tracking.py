@@ -11,7 +11,7 @@ from importlib.metadata import version
 import pandas as pd
 import pytest
 
-from tests.conftest import PROJECT_ROOT, latest, make_small_project
+from tests.conftest import PROJECT_ROOT, default_pipeline_run, latest, make_small_project
 
 # A tiny model; every batch as wide as the padded ids (length_multiple 128), so one shape is compiled.
 TRACKED_PARAMETERS = """
@@ -25,17 +25,9 @@ tweets:
 @pytest.fixture(scope="module")
 def tracked_run(tmp_path_factory):
     """The default pipeline on 300 real rows, run with the shipped `mlflow` environment."""
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
-
     root = make_small_project(tmp_path_factory.mktemp("tracked"), rows=300, env="mlflow")
     (root / "conf" / "mlflow" / "parameters_training.yml").write_text(TRACKED_PARAMETERS)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(root)
-        patch.setenv("KEDRO_ENV", "mlflow")
-        bootstrap_project(root)
-        with KedroSession.create(project_path=root, env="mlflow") as session:
-            session.run()
+    with default_pipeline_run(root, "mlflow"):
         yield root
     # kedro-mlflow exports the store and experiment for subprocesses; later tests' subprocesses need neither.
     for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID"):
