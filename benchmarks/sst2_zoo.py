@@ -1,6 +1,6 @@
 """Every model of the zoo trained on SST-2 with its defaults from conf/base/parameters_zoo.yml.
 
-    uv run python benchmarks/sst2_zoo.py --data-dir ../shared/datasets/sst2 [--models lstm cnn]
+    uv run python benchmarks/sst2_zoo.py --data-dir ../shared/datasets/sst2 [--models lstm cnn] [--average-decay 0.999]
 
 Tokenization follows the `sst2` task's features parameters. Each model is trained by the
 project's engine with early stopping on dev.tsv and evaluated on test.tsv (the GLUE dev set);
@@ -35,6 +35,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--models", nargs="*", help="a subset of the zoo (default: all)")
+    parser.add_argument("--average-decay", type=float, help="train with parameter averaging (loop.average_decay)")
     args = parser.parse_args()
 
     parameters = OmegaConfigLoader(conf_source=str(ROOT / "conf"), **CONFIG_LOADER_ARGS)["parameters"]
@@ -62,7 +63,8 @@ def main() -> None:
         spec = zoo[name]
         started = time.perf_counter()
         model = build_model(vocab_size=tokenizer.get_vocab_size(), num_classes=2, **spec["model"])
-        config = TrainingConfig(**spec["loop"])
+        averaging = {} if args.average_decay is None else {"average_decay": args.average_decay}
+        config = TrainingConfig(**spec["loop"], **averaging)
         steps = steps_per_epoch(len(data["train"]), config.batch_size, config.bucket_window_batches)
         history = fit(model, build_optimizer(total_steps=config.epochs * steps, **spec["optimizer"]), data["train"], data["validation"], config)
         logits = predict_logits(model, data["test"].ids, data["test"].lengths)

@@ -22,8 +22,12 @@ def train(checkpoint_dir=None, every_steps=3):
     model = build_model("lstm", vocab_size=20, num_classes=2, embed_dim=8, hidden_dim=16, dropout=0.2, token_dropout=0.1)
     config = TrainingConfig(epochs=EPOCHS, batch_size=32, patience=None, bucket_window_batches=2, progress_every_steps=5)
     tx = build_optimizer("adam", 0.01, total_steps=EPOCHS * STEPS)
-    checkpoints = TrainingCheckpoints(checkpoint_dir, every_steps=every_steps, keep=100) if checkpoint_dir else None
-    history = fit(model, tx, toy_task(256, 0), toy_task(64, 1), config, checkpoints)
+    if checkpoint_dir is None:
+        history = fit(model, tx, toy_task(256, 0), toy_task(64, 1), config)
+    else:
+        checkpoints = TrainingCheckpoints(checkpoint_dir, every_steps=every_steps, keep=100)
+        history = fit(model, tx, toy_task(256, 0), toy_task(64, 1), config, checkpoints)
+        checkpoints.close()
     return model_to_bytes(model, {}), [(r["train_loss"], r["validation_loss"]) for r in history]
 
 
@@ -63,7 +67,9 @@ def test_a_half_written_checkpoint_is_ignored(uninterrupted, tmp_path):
     for part in (crashed / "22.orbax-checkpoint-tmp-1700000000").rglob("*"):
         if part.is_file():
             part.write_bytes(b"\0" * 7)
-    assert TrainingCheckpoints(crashed).manager.latest_step() == 19
+    reopened = TrainingCheckpoints(crashed)
+    assert reopened.manager.latest_step() == 19
+    reopened.close()
     assert train(crashed) == reference
 
 
@@ -87,5 +93,6 @@ def test_divergence_leaves_the_last_good_checkpoint(tmp_path):
     reopened = TrainingCheckpoints(tmp_path)
     assert reopened.manager.all_steps() == [4, 5]
     arrays, loop = reopened.restore_latest({"state": (params, rest, tx.init(params)), "best": params})
+    reopened.close()
     assert loop["steps_done"] == 5
     assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(arrays["state"][0]))

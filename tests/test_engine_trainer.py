@@ -10,7 +10,7 @@ from flaxline.engine.batching import (
 )
 from flaxline.engine.optim import build_optimizer
 from flaxline.engine.trainer import TrainingConfig, class_weight_vector, fit, predict_logits
-from flaxline.errors import InputError
+from flaxline.errors import InputError, TrainingDiverged
 from flaxline.models import build_model
 from flaxline.models.serialization import model_to_bytes
 
@@ -156,3 +156,13 @@ def test_averaged_training_keeps_the_average_as_the_model():
     loss = -(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))[np.arange(64), data.labels].mean()
     best = min(record["validation_loss"] for record in history)
     assert loss == pytest.approx(best, rel=1e-4)  # the model is the average that was validated
+
+
+def test_a_decay_outside_zero_one_and_an_all_nan_validation_are_one_line_errors():
+    with pytest.raises(InputError, match="average_decay must lie strictly between 0 and 1, not 1.0"):
+        train(epochs=1, average_decay=1.0)
+    model = build_model("lstm", vocab_size=20, num_classes=2, embed_dim=8, hidden_dim=16)
+    validation = toy_task(64, 1)
+    poisoned = EncodedSplit(np.full_like(validation.ids, 20), validation.lengths, validation.labels)  # id 20: out of the table
+    with pytest.raises(TrainingDiverged, match="no epoch had a finite validation loss"):
+        fit(model, build_optimizer("adam", 0.01, total_steps=8), toy_task(256, 0), poisoned, TrainingConfig(epochs=1, batch_size=32))

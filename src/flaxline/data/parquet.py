@@ -27,9 +27,9 @@ def read_parquet_table(path: str | Path) -> pd.DataFrame:
     path = Path(path)
     check_file(path)
     try:
-        file = pq.ParquetFile(path)
-        check_column_names(str(path), file.schema_arrow.names)
-        table = file.read()
+        with pq.ParquetFile(path) as file:
+            check_column_names(str(path), file.schema_arrow.names)
+            table = file.read()
         # Categories (dictionary-encoded columns, as pandas writes a categorical) read as the values they stand for.
         columns = [c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns]
         table = pa.Table.from_arrays(columns, names=table.column_names)

@@ -27,12 +27,16 @@ from flaxline.errors import InputError
 logger = logging.getLogger(__name__)
 
 
+# Part of every fingerprint: a checkpoint written in another layout is never resumed. Change it with the layout.
+FORMAT = "flaxline.checkpoint/1"
+
+
 def run_fingerprint(settings: Any, arrays: dict[str, np.ndarray]) -> str:
     """A short digest of everything that determines a run: its settings (JSON data) and its input arrays.
 
     Two runs with the same fingerprint train the same model, so the second may continue the first.
     """
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    digest = hashlib.sha256(json.dumps([FORMAT, settings], sort_keys=True, default=str).encode())
     for name in sorted(arrays):
         array = np.ascontiguousarray(arrays[name])
         digest.update(f"{name}:{array.dtype}:{array.shape}".encode())
@@ -90,10 +94,10 @@ class TrainingCheckpoints:
         return restored["arrays"], restored["progress"]
 
     def close(self) -> None:
+        """Wait for the checkpoint being written, if any, and stop the manager."""
         self.manager.wait_until_finished()
         self.manager.close()
 
     def remove(self) -> None:
-        """Delete the run's checkpoints (its model is saved; nothing is left to resume)."""
-        self.close()
+        """Delete the closed run's checkpoints: the run is over and its result is in memory."""
         shutil.rmtree(self.directory, ignore_errors=True)

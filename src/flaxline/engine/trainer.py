@@ -198,6 +198,8 @@ def fit(
     allowed_nonfinite = config.max_consecutive_nonfinite if config.on_nonfinite == "skip" else 0
     if allowed_nonfinite:
         tx = optax.apply_if_finite(tx, max_consecutive_errors=allowed_nonfinite)
+    if config.average_decay is not None and not 0.0 < config.average_decay < 1.0:
+        raise InputError(f"average_decay must lie strictly between 0 and 1, not {config.average_decay}")
     if config.average_decay:
         tx = with_parameter_average(tx, config.average_decay)
         average_of = jax.jit(partial(averaged_parameters, decay=config.average_decay))
@@ -324,8 +326,8 @@ def fit(
                     break
             if checkpoints is not None and epoch < config.epochs:
                 save_checkpoint(epoch + 1, 0, rng.bit_generator.state, [])
-    if checkpoints is not None:
-        checkpoints.close()
+    if best_params is None:
+        raise TrainingDiverged("training diverged: no epoch had a finite validation loss; lower the learning rate or clip gradients")
     nnx.update(model, jax.device_put(best_params), rest)
     model.eval()
     return history

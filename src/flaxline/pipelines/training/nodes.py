@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from kedro.utils import find_kedro_project
 from tokenizers import Tokenizer
 
 from flaxline.engine.batching import EncodedSplit, steps_per_epoch
@@ -26,9 +27,10 @@ def train_model(
 ) -> tuple[ModelArtifact, pd.DataFrame]:
     """Build the configured model, train it with early stopping on validation loss, and return it with its history.
 
-    With ``checkpoint.directory`` set, the run checkpoints into a folder named by the fingerprint of
-    its parameters and data, continues from there if an earlier run with the same fingerprint died
-    (unless ``checkpoint.resume`` is false), and deletes the folder once the model is trained.
+    With ``checkpoint.directory`` set (relative to the project), the run checkpoints into a folder
+    named by the fingerprint of its parameters and data, continues from there if an earlier run
+    with the same fingerprint died (unless ``checkpoint.resume`` is false), and deletes the folder
+    once the model is trained.
     """
     config = TrainingConfig(**parameters["loop"])
     model_config = {
@@ -43,8 +45,13 @@ def train_model(
     total_steps = config.epochs * steps_per_epoch(len(train), config.batch_size, config.bucket_window_batches)
     tx = build_optimizer(total_steps=total_steps, **parameters["optimizer"])
     checkpoints = _run_checkpoints(parameters, classes, train_features, validation_features, tokenizer)
-    history = fit(model, tx, train, validation, config, checkpoints)
-    if checkpoints is not None:
+    if checkpoints is None:
+        history = fit(model, tx, train, validation, config)
+    else:
+        try:
+            history = fit(model, tx, train, validation, config, checkpoints)
+        finally:
+            checkpoints.close()
         checkpoints.remove()
     return ModelArtifact(model, model_config), pd.DataFrame(history)
 
@@ -58,7 +65,8 @@ def _run_checkpoints(
     run_settings = {key: value for key, value in parameters.items() if key != "checkpoint"}
     arrays = {f"train.{k}": v for k, v in train_features.items()} | {f"validation.{k}": v for k, v in validation_features.items()}
     fingerprint = run_fingerprint([run_settings, classes, tokenizer.to_str()], arrays)
-    directory = Path(settings["directory"]) / fingerprint
+    # Like the catalog's paths, relative to the project, wherever `kedro run` was started in it.
+    directory = (find_kedro_project(Path.cwd()) or Path.cwd()) / settings["directory"] / fingerprint
     if not settings.get("resume", True):
         shutil.rmtree(directory, ignore_errors=True)
     return TrainingCheckpoints(directory, settings.get("every_steps", 0), settings.get("keep", 2))
