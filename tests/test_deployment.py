@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 
 from flaxline.models.serialization import model_from_bytes
-from tests.conftest import PROJECT_ROOT, SAMPLE_PATH, TEST_ENV, corpus_sample_bytes, make_small_project
-from tests.test_default_run import latest
+from tests.conftest import PROJECT_ROOT, SAMPLE_PATH, TEST_ENV, corpus_sample_bytes, latest, make_small_project
 
 
 def run(command: list, cwd: Path) -> str:
