@@ -7,7 +7,7 @@ import optax
 import pytest
 from flax import nnx
 
-from flaxline.engine.checkpoints import TrainingCheckpoints, run_fingerprint
+from flaxline.engine.checkpoints import TrainingCheckpoints, remove_checkpoints, run_fingerprint
 from flaxline.engine.optim import build_optimizer
 from flaxline.engine.trainer import TrainingConfig, fit
 from flaxline.models import build_model
@@ -96,3 +96,12 @@ def test_divergence_leaves_the_last_good_checkpoint(tmp_path):
     reopened.close()
     assert loop["steps_done"] == 5
     assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(arrays["state"][0]))
+
+
+def test_removed_checkpoints_leave_nothing(tmp_path):
+    run = tmp_path / "0123abcd"
+    (run / "8").mkdir(parents=True)
+    (run / "8" / "data").write_bytes(b"x")
+    remove_checkpoints(run)
+    assert list(tmp_path.iterdir()) == []
+    remove_checkpoints(run)  # nothing left: no error

@@ -2,7 +2,8 @@ import logging
 
 from kedro.pipeline import node
 
-from flaxline.hooks import StageTimingHooks
+from flaxline.hooks import CheckpointCleanupHooks, StageTimingHooks
+from flaxline.models.serialization import ModelArtifact
 
 
 def identity(x):
@@ -25,3 +26,13 @@ def test_one_summary_line_per_task_stage(caplog):
     lines = [record.getMessage() for record in caplog.records]
     assert [line.split(":")[0] for line in lines] == ["stage tweets.data_processing", "stage tweets.training"]
     assert all(line.endswith(" s") for line in lines)
+
+
+def test_a_runs_checkpoints_are_deleted_once_its_model_is_saved(tmp_path):
+    folder = tmp_path / "checkpoints" / "0123abcd"
+    (folder / "8").mkdir(parents=True)
+    hooks = CheckpointCleanupHooks()
+    hooks.after_dataset_saved(data={"not": "a model"})
+    assert folder.exists()
+    hooks.after_dataset_saved(data=ModelArtifact(model=None, config={}, checkpoint_folder=folder))
+    assert not folder.exists() and list((tmp_path / "checkpoints").iterdir()) == []

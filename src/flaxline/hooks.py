@@ -1,5 +1,5 @@
 """Kedro hooks: one summary line per stage with its wall time; the running session's configuration;
-MLflow tracking for the runs that ask for it."""
+a training run's checkpoints deleted once its model is saved; MLflow tracking for the runs that ask for it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Node
 
 from flaxline.errors import InputError
-from flaxline.models.serialization import model_to_bytes
+from flaxline.engine.checkpoints import remove_checkpoints
+from flaxline.models.serialization import ModelArtifact, model_to_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +36,15 @@ class SessionConfigHooks:
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
         SessionConfigHooks.config_loader = context.config_loader
+
+
+class CheckpointCleanupHooks:
+    """Deletes a training run's checkpoints once its model is saved: until then, a crash can still resume."""
+
+    @hook_impl
+    def after_dataset_saved(self, data: Any) -> None:
+        if isinstance(data, ModelArtifact) and data.checkpoint_folder is not None:
+            remove_checkpoints(data.checkpoint_folder)
 
 
 class StageTimingHooks:

@@ -44,6 +44,15 @@ def run_fingerprint(settings: Any, arrays: dict[str, np.ndarray]) -> str:
     return digest.hexdigest()[:16]
 
 
+def remove_checkpoints(directory: str | Path) -> None:
+    """Delete a run's checkpoint folder; renamed first, so that a deletion cut short never looks like a checkpoint."""
+    directory = Path(directory)
+    doomed = directory.with_name(directory.name + ".deleting")
+    if directory.exists():
+        directory.rename(doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
 class TrainingCheckpoints:
     """The checkpoints of one run in ``directory``: written every ``every_steps`` steps and at each epoch end.
 
@@ -98,6 +107,4 @@ class TrainingCheckpoints:
         self.manager.wait_until_finished()
         self.manager.close()
 
-    def remove(self) -> None:
-        """Delete the closed run's checkpoints: the run is over and its result is in memory."""
-        shutil.rmtree(self.directory, ignore_errors=True)
+

@@ -26,10 +26,15 @@ FORMAT = "flaxline.model/1"
 
 @dataclass
 class ModelArtifact:
-    """A trained model with the configuration that rebuilds it (``name`` plus keyword arguments)."""
+    """A trained model with the configuration that rebuilds it (``name`` plus keyword arguments).
+
+    ``checkpoint_folder`` holds the checkpoints of the run that trained it, if any, kept until
+    the model is saved (never saved itself).
+    """
 
     model: nnx.Module
     config: dict[str, Any]
+    checkpoint_folder: Path | None = None
 
 
 def model_to_bytes(model: nnx.Module, config: dict[str, Any]) -> bytes:

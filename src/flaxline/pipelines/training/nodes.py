@@ -28,9 +28,9 @@ def train_model(
     """Build the configured model, train it with early stopping on validation loss, and return it with its history.
 
     With ``checkpoint.directory`` set (relative to the project), the run checkpoints into a folder
-    named by the fingerprint of its parameters and data, continues from there if an earlier run
-    with the same fingerprint died (unless ``checkpoint.resume`` is false), and deletes the folder
-    once the model is trained.
+    named by the fingerprint of its parameters and data, and continues from there if an earlier
+    run with the same fingerprint died (unless ``checkpoint.resume`` is false). The model names
+    the folder: ``CheckpointCleanupHooks`` deletes it once the model is saved.
     """
     config = TrainingConfig(**parameters["loop"])
     model_config = {
@@ -46,14 +46,12 @@ def train_model(
     tx = build_optimizer(total_steps=total_steps, **parameters["optimizer"])
     checkpoints = _run_checkpoints(parameters, classes, train_features, validation_features, tokenizer)
     if checkpoints is None:
-        history = fit(model, tx, train, validation, config)
-    else:
-        try:
-            history = fit(model, tx, train, validation, config, checkpoints)
-        finally:
-            checkpoints.close()
-        checkpoints.remove()
-    return ModelArtifact(model, model_config), pd.DataFrame(history)
+        return ModelArtifact(model, model_config), pd.DataFrame(fit(model, tx, train, validation, config))
+    try:
+        history = fit(model, tx, train, validation, config, checkpoints)
+    finally:
+        checkpoints.close()
+    return ModelArtifact(model, model_config, checkpoint_folder=checkpoints.directory), pd.DataFrame(history)
 
 
 def _run_checkpoints(
