@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,12 @@ import pytest
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "1"
 # The tracking tests call MLflow, whose usage telemetry would try the internet.
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+
+# Kedro imports kedro-mlflow's hooks with every session; defining its PythonModel subclass warns
+# under a `simplefilter("once")` of MLflow's own, which pytest's filterwarnings cannot silence.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)
+    import kedro_mlflow.mlflow.kedro_pipeline_model  # noqa: E402, F401
 
 from flaxline.resources import distribution_file  # noqa: E402
 
