@@ -9,6 +9,7 @@ from typing import Any
 import fsspec
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version, get_filepath_str, get_protocol_and_path
 
+from flaxline.datasets._errors import input_errors_as_dataset_errors
 from flaxline.errors import InputError
 
 
@@ -43,14 +44,11 @@ class BytesDataset(AbstractVersionedDataset):
 
     def load(self) -> Any:
         path = get_filepath_str(self._get_load_path(), self._protocol)
-        try:
+        with input_errors_as_dataset_errors():
             if not self._fs.exists(path):
                 raise InputError(f"{path}: file does not exist")
             with self._fs.open(path, "rb") as file:
                 return self.decode(file.read(), path)
-        except InputError as error:
-            # Kept as the cause: `kedro run` shows a bad-input error as its one line (flaxline.cli).
-            raise DatasetError(str(error)) from error
 
     def save(self, data: Any) -> None:
         path = get_filepath_str(self._get_save_path(), self._protocol)

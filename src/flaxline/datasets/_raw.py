@@ -7,14 +7,13 @@ from abc import abstractmethod
 import pandas as pd
 from kedro.io.core import AbstractDataset, DatasetError
 
-from flaxline.errors import InputError
+from flaxline.datasets._errors import input_errors_as_dataset_errors
 
 
 class RawDataset(AbstractDataset[None, pd.DataFrame]):
     """Read-only: raw data is the project's input, never its output.
 
-    A reader's ``InputError`` becomes a ``DatasetError`` (Kedro passes those on unchanged) raised
-    from it, so that ``flaxline.errors.find_user_error`` still knows it for bad input.
+    A reader's ``InputError`` reaches Kedro as a ``DatasetError`` raised from it.
     """
 
     _filepath: str
@@ -23,10 +22,8 @@ class RawDataset(AbstractDataset[None, pd.DataFrame]):
     def _read(self) -> pd.DataFrame: ...
 
     def load(self) -> pd.DataFrame:
-        try:
+        with input_errors_as_dataset_errors():
             return self._read()
-        except InputError as error:
-            raise DatasetError(str(error)) from error
 
     def save(self, data: pd.DataFrame) -> None:
         raise DatasetError(f"{self._filepath}: raw data is read-only")
