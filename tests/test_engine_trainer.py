@@ -1,5 +1,7 @@
+import jax
 import numpy as np
 import pytest
+from flax import nnx
 
 from flaxline.engine.batching import (
     EncodedSplit,
@@ -9,7 +11,7 @@ from flaxline.engine.batching import (
     steps_per_epoch,
 )
 from flaxline.engine.optim import build_optimizer
-from flaxline.engine.trainer import TrainingConfig, class_weight_vector, fit, predict_logits
+from flaxline.engine.trainer import TrainingConfig, class_weight_vector, fit, make_forward, predict_logits
 from flaxline.errors import InputError, TrainingDiverged
 from flaxline.models import build_model
 from flaxline.models.serialization import model_to_bytes
@@ -166,3 +168,25 @@ def test_a_decay_outside_zero_one_and_an_all_nan_validation_are_one_line_errors(
     poisoned = EncodedSplit(np.full_like(validation.ids, 20), validation.lengths, validation.labels)  # id 20: out of the table
     with pytest.raises(TrainingDiverged, match="no epoch had a finite validation loss"):
         fit(model, build_optimizer("adam", 0.01, total_steps=8), toy_task(256, 0), poisoned, TrainingConfig(epochs=1, batch_size=32))
+
+
+def test_bfloat16_inference_rounds_the_products_only_and_keeps_the_predictions():
+    model, _ = train(epochs=3, patience=None)
+    data = toy_task(200, 3)
+    exact = predict_logits(model, data.ids, data.lengths)
+    rounded = predict_logits(model, data.ids, data.lengths, compute_dtype="bfloat16")
+    assert not np.array_equal(exact, rounded)
+    np.testing.assert_allclose(rounded, exact, atol=0.05 * np.abs(exact).max())
+    assert (rounded.argmax(axis=1) == exact.argmax(axis=1)).mean() >= 0.97
+    # The recurrence multiplies in bf16 and accumulates, adds and keeps its state in fp32.
+    inference = model.for_inference()
+    graphdef, params, rest = nnx.split(inference, nnx.Param, ...)
+    jaxpr = str(jax.make_jaxpr(make_forward(graphdef, "bfloat16"))(params, rest, data.ids[:4], data.lengths[:4]))
+    assert "preferred_element_type=float32" in jaxpr and "bf16[4,16]" in jaxpr and "f32[4,16]" in jaxpr
+
+
+def test_an_unknown_compute_dtype_is_one_line_naming_the_choices():
+    model = build_model("lstm", vocab_size=20, num_classes=2, embed_dim=8, hidden_dim=16)
+    data = toy_task(8, 0)
+    with pytest.raises(InputError, match=r"^compute_dtype must be one of float32, bfloat16, float16, not 'int8'$"):
+        predict_logits(model, data.ids, data.lengths, compute_dtype="int8")

@@ -50,7 +50,8 @@ class TrainingConfig:
     class_weights: str | None = None
     # Split each batch over every local device (parameters replicated); the batch must divide evenly.
     data_parallel: bool = False
-    # bfloat16 runs the forward and backward passes in bf16 on fp32 parameters (for accelerators).
+    # bfloat16 runs the forward and backward passes in bf16 on fp32 parameters (for accelerators, and
+    # CPUs with bf16 dot units); the LSTM keeps its gates and state in fp32.
     compute_dtype: str = "float32"
     # A non-finite loss either stops training ("stop") or its update is skipped ("skip", optax.apply_if_finite),
     # stopping only after more than max_consecutive_nonfinite such steps in a row.
@@ -59,6 +60,15 @@ class TrainingConfig:
     # Polyak averaging: validate, and keep as the model, an exponential moving average of the parameters
     # with this decay per step (e.g. 0.999); null trains and keeps the parameters themselves.
     average_decay: float | None = None
+
+
+COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
+
+
+def _compute_dtype(name: str) -> jnp.dtype:
+    if name not in COMPUTE_DTYPES:
+        raise InputError(f"compute_dtype must be one of {', '.join(COMPUTE_DTYPES)}, not {name!r}")
+    return jnp.dtype(name)
 
 
 def _in_dtype(model: nnx.Module, graphdef: nnx.GraphDef, dtype) -> nnx.Module:
@@ -89,7 +99,7 @@ def make_train_step(
     ``weights`` marks real rows (1) and filler rows (0); the loss is also weighed per class.
     """
     class_weights = jnp.asarray(class_weights)
-    dtype = jnp.dtype(compute_dtype)
+    dtype = _compute_dtype(compute_dtype)
 
     def step(params, rest, opt_state, ids, lengths, labels, weights):
         model = nnx.merge(graphdef, params, rest)
@@ -118,7 +128,7 @@ def make_train_step(
 
 def make_forward(graphdef: nnx.GraphDef, compute_dtype: str = "float32"):
     """A compiled forward pass: (params, rest, ids, lengths) → float32 logits."""
-    dtype = jnp.dtype(compute_dtype)
+    dtype = _compute_dtype(compute_dtype)
 
     def forward(params, rest, ids, lengths):
         return _in_dtype(nnx.merge(graphdef, params, rest), graphdef, dtype)(ids, lengths).astype(jnp.float32)
@@ -146,16 +156,19 @@ def batched_logits(
     return result
 
 
-def predict_logits(model: nnx.Module, ids: np.ndarray, lengths: np.ndarray, batch_size: int = 256, length_multiple: int = 8) -> np.ndarray:
+def predict_logits(
+    model: nnx.Module, ids: np.ndarray, lengths: np.ndarray, batch_size: int = 256, length_multiple: int = 8, compute_dtype: str = "float32"
+) -> np.ndarray:
     """Logits of ``model`` (in evaluation mode) for every row.
 
     A model may offer ``for_inference()``: an equivalent copy that is cheaper to evaluate.
+    ``compute_dtype`` as in ``TrainingConfig``: bfloat16 rounds the parameters for the forward pass.
     """
     model = model.for_inference() if hasattr(model, "for_inference") else model
     model.eval()
     # Arrays loaded from files are numpy: put them on the device once, not at every call.
     graphdef, params, rest = jax.device_put(nnx.split(model, nnx.Param, ...))
-    return batched_logits(make_forward(graphdef), params, rest, ids, lengths, batch_size, length_multiple)
+    return batched_logits(make_forward(graphdef, compute_dtype), params, rest, ids, lengths, batch_size, length_multiple)
 
 
 def _count_nonfinite(flags: np.ndarray, epoch: int, steps_before: int, consecutive: int, allowed: int) -> int:

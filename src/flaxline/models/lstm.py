@@ -9,6 +9,16 @@ from flax import nnx
 from flaxline.models.pooling import POOLINGS, masked_max, masked_mean
 
 
+def _matmul(inputs: jax.Array, kernel: jax.Array) -> jax.Array:
+    """``inputs @ kernel`` in the kernel's dtype, accumulated and returned in float32.
+
+    With bfloat16 compute (``loop.compute_dtype``) the products use the CPU's or accelerator's
+    bfloat16 units while the gates and the cell state stay in float32, so rounding does not
+    build up along the sequence.
+    """
+    return jnp.dot(inputs.astype(kernel.dtype), kernel, preferred_element_type=jnp.float32)
+
+
 class LSTMLayer(nnx.Module):
     """An LSTM with one packed kernel: gates = [x_t, h] @ kernel + bias, packed [input, forget, cell, output].
 
@@ -40,12 +50,12 @@ class LSTMLayer(nnx.Module):
             sequence = inputs
 
             def gates_of(step_input, hidden):
-                return jnp.concatenate([step_input, hidden], axis=-1) @ kernel + bias
+                return _matmul(jnp.concatenate([step_input, hidden.astype(step_input.dtype)], axis=-1), kernel) + bias
         else:
             sequence, recurrent_kernel = projected, kernel[self.in_features :]
 
             def gates_of(step_input, hidden):
-                return step_input + hidden @ recurrent_kernel
+                return step_input + _matmul(hidden, recurrent_kernel)
 
         def step(carry, step_inputs):
             cell, hidden = carry
@@ -58,7 +68,7 @@ class LSTMLayer(nnx.Module):
             return (cell, hidden), hidden
 
         batch, width = sequence.shape[:2]
-        zeros = jnp.zeros((batch, self.hidden_dim), sequence.dtype)
+        zeros = jnp.zeros((batch, self.hidden_dim), jnp.float32)
         (_, last_hidden), states = jax.lax.scan(
             step, (zeros, zeros), (sequence.swapaxes(0, 1), jnp.arange(width)), unroll=self.unroll
         )
