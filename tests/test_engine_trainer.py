@@ -1,4 +1,5 @@
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
@@ -190,3 +191,20 @@ def test_an_unknown_compute_dtype_is_one_line_naming_the_choices():
     data = toy_task(8, 0)
     with pytest.raises(InputError, match=r"^compute_dtype must be one of float32, bfloat16, float16, not 'int8'$"):
         predict_logits(model, data.ids, data.lengths, compute_dtype="int8")
+
+
+def test_each_member_of_an_ensemble_learns_as_if_trained_alone():
+    ensemble = build_model("ensemble", vocab_size=20, num_classes=2, size=2, member={"name": "lstm", "embed_dim": 8, "hidden_dim": 16})
+    alone = build_model("lstm", vocab_size=20, num_classes=2, embed_dim=8, hidden_dim=16)
+    nnx.update(alone, jax.tree.map(jnp.copy, nnx.state(ensemble.members[1], nnx.Param)))
+    config = TrainingConfig(epochs=2, batch_size=32, patience=None)
+    histories = [
+        fit(model, build_optimizer("adam", 0.01, total_steps=2 * steps_per_epoch(256, 32)), toy_task(256, 0), toy_task(64, 1), config)
+        for model in (ensemble, alone)
+    ]
+    for (path, trained), (_, reference) in zip(
+        nnx.to_flat_state(nnx.state(ensemble.members[1], nnx.Param)), nnx.to_flat_state(nnx.state(alone, nnx.Param)), strict=True
+    ):
+        np.testing.assert_allclose(trained[...], reference[...], rtol=1e-5, atol=1e-6, err_msg=str(path))
+    # Validation judges the ensemble (mean probabilities); the train loss is the members' mean.
+    assert histories[0][-1]["validation_loss"] != histories[1][-1]["validation_loss"]

@@ -27,6 +27,8 @@ VARIANTS = [
     {"name": "transformer", "dim": 16, "heads": 2, "layers": 2, "mlp_dim": 32, "max_length": 32},
     {"name": "transformer", "dim": 16, "heads": 2, "layers": 1, "mlp_dim": 32, "max_length": 32, "pooling": "cls"},
     {"name": "cnn", "embed_dim": 8, "filters": 6, "widths": [2, 3, 5]},
+    {"name": "ensemble", "size": 2, "member": {"name": "lstm", "embed_dim": 8, "hidden_dim": 12}},
+    {"name": "ensemble", "size": 3, "member": {"name": "bilstm_attention", "embed_dim": 8, "hidden_dim": 8, "mlp_dim": 16}},
 ]
 
 
@@ -34,7 +36,7 @@ def test_every_model_has_a_variant_under_test():
     assert {variant["name"] for variant in VARIANTS} == set(MODELS)
 
 
-@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: "-".join(map(str, v.values())))
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: "-".join(str(value.get("name") if isinstance(value, dict) else value) for value in v.values()))
 def test_logits_shape_and_padding_never_changes_them(variant):
     model = build_model(**SIZES, **variant)
     model.eval()
@@ -54,7 +56,7 @@ def test_the_seed_decides_the_initialisation():
 
 
 def test_unknown_model_and_bad_arguments_are_one_line_errors():
-    with pytest.raises(InputError, match="unknown model 'gru'; known models: bilstm_attention, cnn, lstm, transformer"):
+    with pytest.raises(InputError, match="unknown model 'gru'; known models: bilstm_attention, cnn, ensemble, lstm, transformer"):
         build_model("gru", vocab_size=3, num_classes=2)
     with pytest.raises(InputError, match="model 'lstm':.*hidden"):
         build_model("lstm", vocab_size=3, num_classes=2, hidden=4)
@@ -96,3 +98,35 @@ def test_a_pickle_is_refused_without_being_executed(tmp_path):
     with pytest.raises(InputError, match="m.st: not a safetensors file"):
         model_from_bytes(pickle.dumps(Exploit()), "m.st")
     assert not marker.exists()
+
+
+ENSEMBLE = {"name": "ensemble", **SIZES, "size": 3, "member": {"name": "lstm", "embed_dim": 8, "hidden_dim": 12}}
+
+
+def test_an_ensemble_trains_on_its_members_logits_and_predicts_their_mean_probability():
+    config = dict(ENSEMBLE)
+    model = build_model(config.pop("name"), **config)
+    members = model(IDS, LENGTHS)
+    assert members.shape == (3, 2, 3)
+    assert not np.allclose(members[0], members[1])  # each member has its own initialisation
+    model.eval()
+    mean_probability = np.mean([np.exp(member - np.log(np.exp(member).sum(-1, keepdims=True))) for member in members], axis=0)
+    np.testing.assert_allclose(np.exp(model(IDS, LENGTHS)), mean_probability, rtol=1e-5)
+    restored, saved = model_from_bytes(model_to_bytes(model, ENSEMBLE), "ensemble.safetensors")
+    restored.eval()
+    assert saved == ENSEMBLE
+    np.testing.assert_array_equal(restored(IDS, LENGTHS), model(IDS, LENGTHS))
+    np.testing.assert_allclose(model.for_inference()(IDS, LENGTHS), model(IDS, LENGTHS), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"size": 1, "member": {"name": "lstm"}}, "size must be an integer of at least 2, not 1"),
+        ({"size": 2, "member": {"name": "ensemble"}}, "member must name a zoo model other than ensemble, not 'ensemble'"),
+        ({"size": 2, "member": {"name": "lstm", "hidden": 3}}, "hidden"),
+    ],
+)
+def test_bad_ensembles_are_one_line_errors(arguments, message):
+    with pytest.raises(InputError, match=f"model 'ensemble':.*{message}"):
+        build_model("ensemble", vocab_size=5, num_classes=2, **arguments)

@@ -110,15 +110,19 @@ def make_train_step(
             logits = computing(ids, lengths).astype(jnp.float32)
             if computing is not model:  # carry RNG counters (dropout) back to the fp32 model
                 nnx.update(model, nnx.state(computing, nnx.Not(nnx.Param)))
-            losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
-            total = jnp.sum(losses * weights)
-            return jnp.sum(losses * loss_weights) / jnp.maximum(jnp.sum(loss_weights), 1e-9), (total, logits)
+            # An ensemble's members [members, B, C] each follow the gradient of their own loss (the
+            # objective is the sum); the step reports the members' mean loss.
+            losses = optax.softmax_cross_entropy_with_integer_labels(logits, jnp.broadcast_to(labels, logits.shape[:-1]))
+            losses = losses.reshape(-1, losses.shape[-1])
+            total = jnp.sum(losses.mean(axis=0) * weights)
+            return jnp.sum(losses.sum(axis=0) * loss_weights) / jnp.maximum(jnp.sum(loss_weights), 1e-9), (total, logits)
 
         (_, (total, logits)), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
         _, params, rest = nnx.split(model, nnx.Param, ...)
         updates, opt_state = tx.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
-        correct = jnp.sum((jnp.argmax(logits, axis=-1) == labels) * weights)
+        probabilities = jax.nn.softmax(logits).reshape(-1, *logits.shape[-2:]).mean(axis=0)
+        correct = jnp.sum((jnp.argmax(probabilities, axis=-1) == labels) * weights)
         finite = jnp.isfinite(total)
         sums = jnp.where(finite, jnp.stack([total, correct, jnp.sum(weights)]), 0.0)
         return params, rest, opt_state, jnp.append(sums, 1.0 - finite)

@@ -1,6 +1,7 @@
 """The model zoo, chosen by name: ``build_model(name, vocab_size=..., num_classes=..., seed=..., **hyper)``.
 
-A model is an ``nnx.Module`` mapping (token ids [B, L], lengths [B]) to logits [B, C].
+A model is an ``nnx.Module`` mapping (token ids [B, L], lengths [B]) to logits [B, C]; while
+training, an ``ensemble`` returns its members' logits stacked [members, B, C] instead.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from flax import nnx
 from flaxline.errors import InputError
 from flaxline.models.bilstm_attention import BiLSTMAttentionClassifier
 from flaxline.models.cnn import CNNClassifier
+from flaxline.models.ensemble import Ensemble
 from flaxline.models.lstm import LSTMClassifier
 from flaxline.models.transformer import TransformerClassifier
 
@@ -18,6 +20,7 @@ MODELS: dict[str, type[nnx.Module]] = {
     "bilstm_attention": BiLSTMAttentionClassifier,
     "transformer": TransformerClassifier,
     "cnn": CNNClassifier,
+    "ensemble": Ensemble,
 }
 
 
