@@ -1,5 +1,10 @@
-import numpy as np
+import subprocess
+import sys
 
+import numpy as np
+import pytest
+
+from flaxline.errors import InputError
 from flaxline.text.tokenizer import PAD_ID, UNK_ID, choose_max_length, encode, fit_tokenizer, token_counts
 
 TEXTS = ["The cat sat.", "the dog sat", "A cat, a dog!"]
@@ -40,3 +45,37 @@ def test_truncation_and_length_choice():
     assert choose_max_length(counts, 0.98, 8, 128) == 8
     assert choose_max_length(counts, 1.0, 8, 128) == 40
     assert choose_max_length(counts, 1.0, 8, 32) == 32
+
+
+SUBWORD_TEXTS = ["a warm film , quickly made", "slowly , sadly , warm", "the warmth of it", "kindly and warm"] * 20
+
+
+def test_bpe_spells_unseen_words_from_known_pieces():
+    tokenizer = fit_tokenizer(SUBWORD_TEXTS, model="bpe", max_vocab_size=60, pre_tokenizer="whitespace_split")
+    vocab = tokenizer.get_vocab()
+    assert vocab["[PAD]"] == PAD_ID and vocab["[UNK]"] == UNK_ID and tokenizer.get_vocab_size() <= 60
+    assert tokenizer.encode("warmly").tokens == ["warm", "ly"]
+    ids, lengths = encode(tokenizer, ["a warmly made film", "zzz"], max_length=8)
+    assert lengths.tolist() == [5, 1] and UNK_ID not in ids[0, :5] and ids[1, 0] == UNK_ID
+
+
+def test_bpe_fitting_gives_the_same_tokenizer_in_every_process():
+    # HF's trainers iterate Rust hash maps seeded per process: only another process shows a tie broken by chance.
+    script = (
+        "import sys; from flaxline.text.tokenizer import fit_tokenizer; "
+        "texts = [line.strip() for line in sys.stdin]; "
+        "print(fit_tokenizer(texts, model='bpe', max_vocab_size=300).to_str())"
+    )
+    corpus = "\n".join(SUBWORD_TEXTS + [f"word{i} w{i % 7}x{i % 5} x{i}y" for i in range(200)])
+    fitted = {
+        subprocess.run([sys.executable, "-c", script], input=corpus, capture_output=True, text=True, check=True).stdout
+        for _ in range(3)
+    }
+    assert len(fitted) == 1
+
+
+def test_bad_tokenizer_settings_are_one_line_errors():
+    with pytest.raises(InputError, match="^unknown tokenizer model 'wordpiece'; known: word, bpe$"):
+        fit_tokenizer(TEXTS, model="wordpiece")
+    with pytest.raises(InputError, match=r"^a bpe tokenizer needs max_vocab_size \(its number of tokens\)$"):
+        fit_tokenizer(TEXTS, model="bpe")

@@ -1,8 +1,11 @@
-"""A word-level tokenizer built with HF ``tokenizers``, fitted deterministically.
+"""Word-level or subword (BPE) tokenizers built with HF ``tokenizers``, fitted deterministically.
 
-HF's trainers order tokens of equal count by hash-map iteration, which differs from run to
-run; the vocabulary is therefore counted here (ids by descending count, then by the token)
-and handed to a ``WordLevel`` model, which keeps the tokenizer a plain HF JSON file.
+HF's WordLevel and WordPiece trainers order tokens of equal count by hash-map iteration,
+which differs from run to run; the word vocabulary is therefore counted here (ids by
+descending count, then by the token) and handed to a ``WordLevel`` model. HF's BPE trainer
+sorts its alphabet and breaks ties by the pair, so its vocabulary and merges are the same in
+every process (tested); pieces are not marked as word-internal (``##``), because the trainer
+numbers marked pieces in hash-map order. Either way the tokenizer is a plain HF JSON file.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 from tokenizers import Tokenizer, normalizers, pre_tokenizers
-from tokenizers.models import WordLevel
+from tokenizers.models import BPE, WordLevel
+from tokenizers.trainers import BpeTrainer
 
 from flaxline.errors import InputError
 
@@ -39,12 +43,32 @@ def fit_tokenizer(
     min_frequency: int = 1,
     max_vocab_size: int | None = None,
     pre_tokenizer: str = "whitespace",
+    model: str = "word",
 ) -> Tokenizer:
-    """Fit a word-level tokenizer: ``[PAD]`` = 0, ``[UNK]`` = 1, then tokens by frequency."""
+    """Fit a tokenizer: ``[PAD]`` = 0, ``[UNK]`` = 1, then the vocabulary.
+
+    ``model`` is ``word`` (one id per word seen ``min_frequency`` times, by frequency) or
+    ``bpe`` (byte-pair-encoding subwords learnt from ``texts``, ``max_vocab_size`` in all),
+    which spells words unseen in training from known pieces ("warmly" → warm ly) instead of
+    mapping them to ``[UNK]``.
+    """
     if pre_tokenizer not in PRE_TOKENIZERS:
         raise InputError(f"unknown pre_tokenizer '{pre_tokenizer}'; known: {', '.join(PRE_TOKENIZERS)}")
+    if model not in ("word", "bpe"):
+        raise InputError(f"unknown tokenizer model '{model}'; known: word, bpe")
     normalizer = _normalizer(lowercase)
     pre_tokenizer = PRE_TOKENIZERS[pre_tokenizer]()
+    if model == "bpe":
+        if max_vocab_size is None:
+            raise InputError("a bpe tokenizer needs max_vocab_size (its number of tokens)")
+        tokenizer = Tokenizer(BPE(unk_token=UNK_TOKEN, fuse_unk=True))
+        tokenizer.normalizer, tokenizer.pre_tokenizer = normalizer, pre_tokenizer
+        trainer = BpeTrainer(
+            vocab_size=max_vocab_size, min_frequency=min_frequency, special_tokens=[PAD_TOKEN, UNK_TOKEN],
+            show_progress=False,
+        )
+        tokenizer.train_from_iterator(texts, trainer)
+        return tokenizer
     counts = Counter(
         token
         for text in texts

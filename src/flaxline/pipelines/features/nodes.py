@@ -22,6 +22,7 @@ def fit_text_tokenizer(train_text: pd.DataFrame, parameters: dict) -> tuple[Toke
         min_frequency=parameters["min_frequency"],
         max_vocab_size=parameters.get("max_vocab_size"),
         pre_tokenizer=parameters.get("pre_tokenizer", "whitespace"),
+        model=parameters.get("tokenizer_model", "word"),
     )
     counts = token_counts(tokenizer, list(train_text["text"]))
     max_length = choose_max_length(counts, parameters["length_quantile"], parameters["length_multiple"], parameters["max_length"])
