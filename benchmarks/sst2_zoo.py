@@ -2,7 +2,7 @@
 
     uv run python benchmarks/sst2_zoo.py --data-dir ../shared/datasets/sst2 [--models lstm cnn] [--average-decay 0.999]
 
-Tokenization follows the `sst2` task's features parameters. Each model is trained by the
+Tokenization follows the `sst2` task's features parameters, with an entry's own `features` over them. Each model is trained by the
 project's engine with early stopping on dev.tsv and evaluated on test.tsv (the GLUE dev set);
 the TF-IDF + logistic-regression baseline is trained on the same train.tsv. Prints one JSON
 line per model (test accuracy, macro-F1, epochs run, wall seconds) and a Markdown table.
@@ -39,18 +39,21 @@ def main() -> None:
     args = parser.parse_args()
 
     parameters = OmegaConfigLoader(conf_source=str(ROOT / "conf"), **CONFIG_LOADER_ARGS)["parameters"]
-    features, zoo = parameters["sst2"]["features"], parameters["zoo"]
+    zoo = parameters["zoo"]
     splits = read_sst2(args.data_dir)
     texts = {name: texts for name, (texts, _) in splits.items()}
     labels = {name: labels for name, (_, labels) in splits.items()}
-    tokenizer = fit_tokenizer(
-        texts["train"], lowercase=features["lowercase"], min_frequency=features["min_frequency"],
-        max_vocab_size=features["max_vocab_size"], pre_tokenizer=features["pre_tokenizer"],
-    )
-    max_length = choose_max_length(
-        token_counts(tokenizer, texts["train"]), features["length_quantile"], features["length_multiple"], features["max_length"]
-    )
-    data = encode_sst2(tokenizer, splits, max_length)
+
+    def encoded(features: dict) -> tuple[int, dict]:
+        """The vocabulary size and the splits encoded with a tokenizer fitted on train.tsv under ``features``."""
+        tokenizer = fit_tokenizer(
+            texts["train"], lowercase=features["lowercase"], min_frequency=features["min_frequency"],
+            max_vocab_size=features["max_vocab_size"], pre_tokenizer=features["pre_tokenizer"], model=features["tokenizer_model"],
+        )
+        max_length = choose_max_length(
+            token_counts(tokenizer, texts["train"]), features["length_quantile"], features["length_multiple"], features["max_length"]
+        )
+        return tokenizer.get_vocab_size(), encode_sst2(tokenizer, splits, max_length)
 
     rows = []
     started = time.perf_counter()
@@ -62,7 +65,8 @@ def main() -> None:
     for name in args.models or list(zoo):
         spec = zoo[name]
         started = time.perf_counter()
-        model = build_model(vocab_size=tokenizer.get_vocab_size(), num_classes=2, **spec["model"])
+        vocab_size, data = encoded({**parameters["sst2"]["features"], **spec.get("features", {})})
+        model = build_model(vocab_size=vocab_size, num_classes=2, **spec["model"])
         averaging = {} if args.average_decay is None else {"average_decay": args.average_decay}
         config = TrainingConfig(**spec["loop"], **averaging)
         steps = steps_per_epoch(len(data["train"]), config.batch_size, config.bucket_window_batches)
