@@ -2,10 +2,11 @@
 
     uv run python benchmarks/sst2_zoo.py --data-dir ../shared/datasets/sst2 [--models lstm cnn] [--average-decay 0.999]
 
-Tokenization follows the `sst2` task's features parameters, with an entry's own `features` over them. Each model is trained by the
-project's engine with early stopping on dev.tsv and evaluated on test.tsv (the GLUE dev set);
-the TF-IDF + logistic-regression baseline is trained on the same train.tsv. Prints one JSON
-line per model (test accuracy, macro-F1, epochs run, wall seconds) and a Markdown table.
+Tokenization follows the `sst2` task's features parameters, with an entry's own `features` over
+them. Each model is trained by the project's engine with early stopping on dev.tsv and evaluated
+on test.tsv (the GLUE dev set); the TF-IDF + logistic-regression baseline is trained on the same
+train.tsv. Prints one JSON line per model (test accuracy, macro-F1, epochs run, wall seconds,
+tokenizer fitting included) and a Markdown table.
 """
 
 from __future__ import annotations

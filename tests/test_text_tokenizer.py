@@ -77,5 +77,5 @@ def test_bpe_fitting_gives_the_same_tokenizer_in_every_process():
 def test_bad_tokenizer_settings_are_one_line_errors():
     with pytest.raises(InputError, match="^unknown tokenizer model 'wordpiece'; known: word, bpe$"):
         fit_tokenizer(TEXTS, model="wordpiece")
-    with pytest.raises(InputError, match=r"^a bpe tokenizer needs max_vocab_size \(its number of tokens\)$"):
+    with pytest.raises(InputError, match=r"^a bpe tokenizer needs max_vocab_size \(its target number of tokens\)$"):
         fit_tokenizer(TEXTS, model="bpe")

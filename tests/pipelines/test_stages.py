@@ -3,6 +3,8 @@ project's own catalog (factories and dataset classes) with a small raw sample ma
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,6 +19,8 @@ from flaxline.settings import CONFIG_LOADER_ARGS
 from tests.conftest import PROJECT_ROOT, corpus_sample_bytes
 
 CLASSES = ["negative", "neutral", "positive"]
+# The default task's word tokenizer, lstm and fp32 evaluation run in tests/test_default_run.py;
+# here the stages run with the other choices: BPE subwords, an ensemble, bf16 evaluation.
 PARAMETERS = {
     "classes": CLASSES,
     "data_processing": {
@@ -25,13 +29,16 @@ PARAMETERS = {
         "policy": {"urls": "replace", "mentions": "replace", "hashtags": "replace"},
     },
     "split": {"validation_fraction": 0.15, "test_fraction": 0.15, "seed": 0},
-    "features": {"lowercase": True, "min_frequency": 1, "max_vocab_size": None, "length_quantile": 0.99, "length_multiple": 8, "max_length": 64},
+    "features": {
+        "lowercase": True, "tokenizer_model": "bpe", "min_frequency": 2, "max_vocab_size": 400,
+        "length_quantile": 0.99, "length_multiple": 8, "max_length": 64,
+    },
     "training": {
-        "model": {"name": "lstm", "embed_dim": 8, "hidden_dim": 8},
+        "model": {"name": "ensemble", "size": 2, "member": {"name": "lstm", "embed_dim": 8, "hidden_dim": 8}},
         "optimizer": {"name": "adam", "learning_rate": 0.01},
         "loop": {"epochs": 2, "batch_size": 32},
     },
-    "evaluation": {"batch_size": 64, "baseline": {"ngram_max": 1}},
+    "evaluation": {"batch_size": 64, "compute_dtype": "bfloat16", "baseline": {"ngram_max": 1}},
 }
 
 
@@ -82,6 +89,7 @@ def test_split_is_stratified_and_complete(catalog):
 def test_features_encode_every_split_with_the_train_tokenizer(catalog):
     run(features.create_pipeline(), catalog)
     encoding = catalog.load("encoding")
+    assert json.loads(catalog.load("tokenizer").to_str())["model"]["type"] == "BPE" and encoding["vocab_size"] <= 400
     for name in ("train", "validation", "test"):
         arrays = catalog.load(f"{name}_features")
         assert arrays["ids"].shape == (len(catalog.load(f"{name}_text")), encoding["max_length"])
@@ -92,13 +100,14 @@ def test_training_returns_a_model_and_a_history(catalog):
     run(training.create_pipeline(), catalog)
     model = catalog.load("model")
     assert isinstance(model, ModelArtifact) and model.config["vocab_size"] == catalog.load("encoding")["vocab_size"]
+    assert model.config["name"] == "ensemble" and len(model.model.members) == 2
     assert catalog.load("history")["epoch"].tolist() == [1, 2]
 
 
 def test_evaluation_reports_network_and_baseline_side_by_side(catalog):
     run(evaluation.create_pipeline(), catalog)
     table = catalog.load("comparison")
-    assert table["model"].tolist() == ["lstm", "tfidf_logistic_regression"]
+    assert table["model"].tolist() == ["ensemble", "tfidf_logistic_regression"]
     predictions = catalog.load("test_predictions")
     probabilities = predictions[[f"probability_{c}" for c in CLASSES]].to_numpy()
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)

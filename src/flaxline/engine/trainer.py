@@ -30,6 +30,7 @@ from flaxline.engine.optim import averaged_parameters, with_parameter_average
 from flaxline.engine.progress import EpochProgress
 from flaxline.engine.sharding import batch_mesh, replicate, shard_batch
 from flaxline.errors import InputError, TrainingDiverged
+from flaxline.models.ensemble import log_mean_probability
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class TrainingConfig:
     # Split each batch over every local device (parameters replicated); the batch must divide evenly.
     data_parallel: bool = False
     # bfloat16 runs the forward and backward passes in bf16 on fp32 parameters (for accelerators, and
-    # CPUs with bf16 dot units); the LSTM keeps its gates and state in fp32.
+    # CPUs with bf16 dot units); the `lstm` model keeps its gates and state in fp32.
     compute_dtype: str = "float32"
     # A non-finite loss either stops training ("stop") or its update is skipped ("skip", optax.apply_if_finite),
     # stopping only after more than max_consecutive_nonfinite such steps in a row.
@@ -110,19 +111,20 @@ def make_train_step(
             logits = computing(ids, lengths).astype(jnp.float32)
             if computing is not model:  # carry RNG counters (dropout) back to the fp32 model
                 nnx.update(model, nnx.state(computing, nnx.Not(nnx.Param)))
-            # An ensemble's members [members, B, C] each follow the gradient of their own loss (the
-            # objective is the sum); the step reports the members' mean loss.
-            losses = optax.softmax_cross_entropy_with_integer_labels(logits, jnp.broadcast_to(labels, logits.shape[:-1]))
-            losses = losses.reshape(-1, losses.shape[-1])
-            total = jnp.sum(losses.mean(axis=0) * weights)
-            return jnp.sum(losses.sum(axis=0) * loss_weights) / jnp.maximum(jnp.sum(loss_weights), 1e-9), (total, logits)
+            if logits.ndim == 2:  # one model; an ensemble gives its members' logits [members, B, C]
+                logits = logits[None]
+            # Each member follows the gradient of its own loss: the objective is their sum.
+            member_losses = optax.softmax_cross_entropy_with_integer_labels(logits, jnp.broadcast_to(labels, logits.shape[:-1]))
+            return jnp.sum(member_losses.sum(axis=0) * loss_weights) / jnp.maximum(jnp.sum(loss_weights), 1e-9), logits
 
-        (_, (total, logits)), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
+        (_, logits), grads = nnx.value_and_grad(loss_fn, has_aux=True)(model)
         _, params, rest = nnx.split(model, nnx.Param, ...)
         updates, opt_state = tx.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
-        probabilities = jax.nn.softmax(logits).reshape(-1, *logits.shape[-2:]).mean(axis=0)
-        correct = jnp.sum((jnp.argmax(probabilities, axis=-1) == labels) * weights)
+        # The reported loss and accuracy are those of the prediction (for an ensemble, its members' mean probability).
+        log_probabilities = log_mean_probability(logits)
+        total = -jnp.sum(jnp.take_along_axis(log_probabilities, labels[:, None], axis=-1)[:, 0] * weights)
+        correct = jnp.sum((jnp.argmax(log_probabilities, axis=-1) == labels) * weights)
         finite = jnp.isfinite(total)
         sums = jnp.where(finite, jnp.stack([total, correct, jnp.sum(weights)]), 0.0)
         return params, rest, opt_state, jnp.append(sums, 1.0 - finite)

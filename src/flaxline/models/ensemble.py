@@ -37,7 +37,10 @@ class Ensemble(nnx.Module):
         return model
 
     def __call__(self, ids: jax.Array, lengths: jax.Array) -> jax.Array:
-        logits = jnp.stack([member(ids, lengths) for member in self.members])
-        if not self.deterministic:
-            return logits
-        return jax.nn.logsumexp(jax.nn.log_softmax(logits, axis=-1), axis=0) - jnp.log(len(self.members))
+        logits = jnp.stack([member(ids, lengths) for member in self.members]).astype(jnp.float32)
+        return logits if not self.deterministic else log_mean_probability(logits)
+
+
+def log_mean_probability(member_logits: jax.Array) -> jax.Array:
+    """The log of the members' mean class probabilities: [members, B, C] logits → [B, C]."""
+    return jax.nn.logsumexp(jax.nn.log_softmax(member_logits, axis=-1), axis=0) - jnp.log(member_logits.shape[0])

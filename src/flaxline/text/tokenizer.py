@@ -48,7 +48,8 @@ def fit_tokenizer(
     """Fit a tokenizer: ``[PAD]`` = 0, ``[UNK]`` = 1, then the vocabulary.
 
     ``model`` is ``word`` (one id per word seen ``min_frequency`` times, by frequency) or
-    ``bpe`` (byte-pair-encoding subwords learnt from ``texts``, ``max_vocab_size`` in all),
+    ``bpe`` (byte-pair-encoding subwords learnt from ``texts`` until ``max_vocab_size`` tokens or
+    no pair occurs ``min_frequency`` times),
     which spells words unseen in training from known pieces ("warmly" → warm ly) instead of
     mapping them to ``[UNK]``.
     """
@@ -60,7 +61,7 @@ def fit_tokenizer(
     pre_tokenizer = PRE_TOKENIZERS[pre_tokenizer]()
     if model == "bpe":
         if max_vocab_size is None:
-            raise InputError("a bpe tokenizer needs max_vocab_size (its number of tokens)")
+            raise InputError("a bpe tokenizer needs max_vocab_size (its target number of tokens)")
         tokenizer = Tokenizer(BPE(unk_token=UNK_TOKEN, fuse_unk=True))
         tokenizer.normalizer, tokenizer.pre_tokenizer = normalizer, pre_tokenizer
         trainer = BpeTrainer(

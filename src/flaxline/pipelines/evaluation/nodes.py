@@ -21,14 +21,13 @@ def evaluate_model(
     model: ModelArtifact, test_features: dict[str, np.ndarray], test_text: pd.DataFrame, classes: list[str], parameters: dict
 ) -> tuple[dict, pd.DataFrame]:
     """The network's classification report on the test split, and its predictions with class probabilities."""
-    logits = predict_logits(
-        model.model, test_features["ids"], test_features["lengths"], parameters["batch_size"],
-        compute_dtype=parameters.get("compute_dtype", "float32"),
-    )
+    compute_dtype = parameters.get("compute_dtype", "float32")
+    logits = predict_logits(model.model, test_features["ids"], test_features["lengths"], parameters["batch_size"], compute_dtype=compute_dtype)
     probabilities = softmax(logits)
     labels = test_features["labels"]
     metrics = classification_metrics(labels, probabilities.argmax(axis=1), list(classes))
     metrics["model"] = model.config
+    metrics["compute_dtype"] = compute_dtype
     return metrics, predictions_frame(test_text["text"], labels, probabilities, list(classes))
 
 
