@@ -49,9 +49,8 @@ def fit_tokenizer(
 
     ``model`` is ``word`` (one id per word seen ``min_frequency`` times, by frequency) or
     ``bpe`` (byte-pair-encoding subwords learnt from ``texts`` until ``max_vocab_size`` tokens or
-    no pair occurs ``min_frequency`` times),
-    which spells words unseen in training from known pieces ("warmly" → warm ly) instead of
-    mapping them to ``[UNK]``.
+    no pair occurs ``min_frequency`` times), which spells words unseen in training from known
+    pieces ("warmly" → warm ly) instead of mapping them to ``[UNK]``.
     """
     if pre_tokenizer not in PRE_TOKENIZERS:
         raise InputError(f"unknown pre_tokenizer '{pre_tokenizer}'; known: {', '.join(PRE_TOKENIZERS)}")
