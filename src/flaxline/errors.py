@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable, Iterable
+
 
 class InputError(ValueError):
     """Raised for input a user must fix; ``str(error)`` is the whole message."""
@@ -29,3 +32,25 @@ def shown(value: object, limit: int = 40) -> str:
     if isinstance(value, str | bytes) and len(value) > limit:
         return repr(value[:limit]) + "…"
     return repr(value)
+
+
+def require_settings(settings: dict, names: Iterable[str]) -> None:
+    """One line naming the first of ``names`` that ``settings`` lacks."""
+    missing = [name for name in names if name not in settings]
+    if missing:
+        raise InputError(f"missing setting '{missing[0]}'")
+
+
+def check_settings(function: Callable, settings: dict, block: str, passed_by_code: Iterable[str] = ()) -> None:
+    """One line naming ``block`` when ``settings`` holds a key that ``function`` takes no keyword argument for.
+
+    ``passed_by_code`` are arguments the caller supplies itself, so they are not offered to users.
+    """
+    keywords = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    known = [
+        name for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.kind in keywords and name not in set(passed_by_code)
+    ]
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        raise InputError(f"unknown {block} setting '{unknown[0]}'; known: {', '.join(known)}")

@@ -1,5 +1,6 @@
-"""Kedro hooks: one summary line per stage with its wall time; the running session's configuration;
-a training run's checkpoints deleted once its model is saved; MLflow tracking for the runs that ask for it."""
+"""Kedro hooks: every stage's parameters checked before the first node runs; one summary line per
+stage with its wall time; the running session's configuration; a training run's checkpoints
+deleted once its model is saved; MLflow tracking for the runs that ask for it."""
 
 from __future__ import annotations
 
@@ -14,13 +15,45 @@ from typing import Any, ClassVar
 from kedro.config import AbstractConfigLoader, MissingConfigException
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
-from kedro.pipeline import Node
+from kedro.io import CatalogProtocol
+from kedro.pipeline import Node, Pipeline
 
 from flaxline.errors import InputError
 from flaxline.engine.checkpoints import remove_checkpoints
 from flaxline.models.serialization import ModelArtifact, model_to_bytes
+from flaxline.pipelines.evaluation.nodes import check_parameters as check_evaluation_parameters
+from flaxline.pipelines.features.nodes import check_parameters as check_features_parameters
+from flaxline.pipelines.training.nodes import check_parameters as check_training_parameters
 
 logger = logging.getLogger(__name__)
+
+
+# Stages whose mistakes would otherwise surface late: after data processing, or after training.
+STAGE_PARAMETER_CHECKS = {
+    "features": check_features_parameters,
+    "training": check_training_parameters,
+    "evaluation": check_evaluation_parameters,
+}
+
+
+class ParameterCheckHooks:
+    """Checks the parameters of every stage a run includes before its first node runs.
+
+    A typo in ``sst2.evaluation`` then ends the run at once, in one line naming the block
+    (``parameters 'sst2.evaluation': compute_dtype must be ...``), not after minutes of training.
+    """
+
+    @hook_impl
+    def before_pipeline_run(self, pipeline: Pipeline, catalog: CatalogProtocol) -> None:
+        for name in sorted(pipeline.inputs()):
+            block = name.removeprefix("params:")
+            check = STAGE_PARAMETER_CHECKS.get(block.rsplit(".", 1)[-1]) if block != name else None
+            if check is None:
+                continue
+            try:
+                check(catalog.load(name))
+            except InputError as error:
+                raise InputError(f"parameters '{block}': {error}") from None
 
 
 class SessionConfigHooks:

@@ -2,10 +2,10 @@
 
 from kedro.config import OmegaConfigLoader
 
-from flaxline.hooks import CheckpointCleanupHooks, MlflowTrackingHooks, SessionConfigHooks, StageTimingHooks
+from flaxline.hooks import CheckpointCleanupHooks, MlflowTrackingHooks, ParameterCheckHooks, SessionConfigHooks, StageTimingHooks
 from flaxline.resources import distribution_file
 
-HOOKS = (SessionConfigHooks(), StageTimingHooks(), CheckpointCleanupHooks(), MlflowTrackingHooks())
+HOOKS = (SessionConfigHooks(), ParameterCheckHooks(), StageTimingHooks(), CheckpointCleanupHooks(), MlflowTrackingHooks())
 # Once installed, kedro-mlflow would track every run; MlflowTrackingHooks turns it on only for an
 # environment with an mlflow.yml. Kedro matches the name as the wheel's metadata spells it, which
 # changed between kedro-mlflow releases.

@@ -62,11 +62,20 @@ class TrainingConfig:
     # with this decay per step (e.g. 0.999); null trains and keeps the parameters themselves.
     average_decay: float | None = None
 
+    def __post_init__(self) -> None:
+        if self.on_nonfinite not in ("stop", "skip"):
+            raise InputError(f"unknown on_nonfinite '{self.on_nonfinite}'; known: stop, skip")
+        if self.average_decay is not None and not 0.0 < self.average_decay < 1.0:
+            raise InputError(f"average_decay must lie strictly between 0 and 1, not {self.average_decay}")
+        _check_class_weights(self.class_weights)
+        resolve_compute_dtype(self.compute_dtype)
+
 
 COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
 
 
-def _compute_dtype(name: str) -> jnp.dtype:
+def resolve_compute_dtype(name: str) -> jnp.dtype:
+    """The dtype named ``name``, one of ``COMPUTE_DTYPES``; any other name is a one-line error."""
     if name not in COMPUTE_DTYPES:
         raise InputError(f"compute_dtype must be one of {', '.join(COMPUTE_DTYPES)}, not {name!r}")
     return jnp.dtype(name)
@@ -81,12 +90,16 @@ def _in_dtype(model: nnx.Module, graphdef: nnx.GraphDef, dtype) -> nnx.Module:
     return nnx.merge(graphdef, cast, rest)
 
 
+def _check_class_weights(scheme: str | None) -> None:
+    if scheme not in (None, "balanced"):
+        raise InputError(f"unknown class_weights '{scheme}'; known: balanced, null")
+
+
 def class_weight_vector(labels: np.ndarray, num_classes: int, scheme: str | None) -> np.ndarray:
     """Per-class loss weights: all ones, or ``balanced`` (inverse class frequency, mean weight per example 1)."""
+    _check_class_weights(scheme)
     if scheme is None:
         return np.ones(num_classes, dtype=np.float32)
-    if scheme != "balanced":
-        raise InputError(f"unknown class_weights '{scheme}'; known: balanced, null")
     counts = np.bincount(labels, minlength=num_classes).astype(np.float32)
     return (len(labels) / (num_classes * np.maximum(counts, 1.0))).astype(np.float32)
 
@@ -100,7 +113,7 @@ def make_train_step(
     ``weights`` marks real rows (1) and filler rows (0); the loss is also weighed per class.
     """
     class_weights = jnp.asarray(class_weights)
-    dtype = _compute_dtype(compute_dtype)
+    dtype = resolve_compute_dtype(compute_dtype)
 
     def step(params, rest, opt_state, ids, lengths, labels, weights):
         model = nnx.merge(graphdef, params, rest)
@@ -134,7 +147,7 @@ def make_train_step(
 
 def make_forward(graphdef: nnx.GraphDef, compute_dtype: str = "float32"):
     """A compiled forward pass: (params, rest, ids, lengths) → float32 logits."""
-    dtype = _compute_dtype(compute_dtype)
+    dtype = resolve_compute_dtype(compute_dtype)
 
     def forward(params, rest, ids, lengths):
         return _in_dtype(nnx.merge(graphdef, params, rest), graphdef, dtype)(ids, lengths).astype(jnp.float32)
@@ -212,13 +225,9 @@ def fit(
     Returns one record per epoch: train and validation loss and accuracy, skipped (non-finite)
     steps, the seconds of the training pass and of the whole epoch (validation included).
     """
-    if config.on_nonfinite not in ("stop", "skip"):
-        raise InputError(f"unknown on_nonfinite '{config.on_nonfinite}'; known: stop, skip")
     allowed_nonfinite = config.max_consecutive_nonfinite if config.on_nonfinite == "skip" else 0
     if allowed_nonfinite:
         tx = optax.apply_if_finite(tx, max_consecutive_errors=allowed_nonfinite)
-    if config.average_decay is not None and not 0.0 < config.average_decay < 1.0:
-        raise InputError(f"average_decay must lie strictly between 0 and 1, not {config.average_decay}")
     if config.average_decay:
         tx = with_parameter_average(tx, config.average_decay)
         average_of = jax.jit(partial(averaged_parameters, decay=config.average_decay))

@@ -36,6 +36,16 @@ PRE_TOKENIZERS = {
 }
 
 
+def check_tokenizer_settings(pre_tokenizer: str, model: str, max_vocab_size: int | None) -> None:
+    """Raise the one-line error ``fit_tokenizer`` would raise for these settings, without any text."""
+    if pre_tokenizer not in PRE_TOKENIZERS:
+        raise InputError(f"unknown pre_tokenizer '{pre_tokenizer}'; known: {', '.join(PRE_TOKENIZERS)}")
+    if model not in ("word", "bpe"):
+        raise InputError(f"unknown tokenizer model '{model}'; known: word, bpe")
+    if model == "bpe" and max_vocab_size is None:
+        raise InputError("a bpe tokenizer needs max_vocab_size (its target number of tokens)")
+
+
 def fit_tokenizer(
     texts: Iterable[str],
     *,
@@ -52,15 +62,10 @@ def fit_tokenizer(
     no pair occurs ``min_frequency`` times), which spells words unseen in training from known
     pieces ("warmly" → warm ly) instead of mapping them to ``[UNK]``.
     """
-    if pre_tokenizer not in PRE_TOKENIZERS:
-        raise InputError(f"unknown pre_tokenizer '{pre_tokenizer}'; known: {', '.join(PRE_TOKENIZERS)}")
-    if model not in ("word", "bpe"):
-        raise InputError(f"unknown tokenizer model '{model}'; known: word, bpe")
+    check_tokenizer_settings(pre_tokenizer, model, max_vocab_size)
     normalizer = _normalizer(lowercase)
     pre_tokenizer = PRE_TOKENIZERS[pre_tokenizer]()
     if model == "bpe":
-        if max_vocab_size is None:
-            raise InputError("a bpe tokenizer needs max_vocab_size (its target number of tokens)")
         tokenizer = Tokenizer(BPE(unk_token=UNK_TOKEN, fuse_unk=True))
         tokenizer.normalizer, tokenizer.pre_tokenizer = normalizer, pre_tokenizer
         trainer = BpeTrainer(

@@ -8,22 +8,15 @@ import numpy as np
 import pandas as pd
 from tokenizers import Tokenizer
 
-from flaxline.errors import InputError
-from flaxline.text.tokenizer import choose_max_length, encode, fit_tokenizer, token_counts
+from flaxline.errors import InputError, require_settings
+from flaxline.text.tokenizer import check_tokenizer_settings, choose_max_length, encode, fit_tokenizer, token_counts
 
 logger = logging.getLogger(__name__)
 
 
 def fit_text_tokenizer(train_text: pd.DataFrame, parameters: dict) -> tuple[Tokenizer, dict]:
     """Fit the tokenizer on the training texts only, and choose the padded length from their token counts."""
-    tokenizer = fit_tokenizer(
-        train_text["text"],
-        lowercase=parameters["lowercase"],
-        min_frequency=parameters["min_frequency"],
-        max_vocab_size=parameters.get("max_vocab_size"),
-        pre_tokenizer=parameters.get("pre_tokenizer", "whitespace"),
-        model=parameters.get("tokenizer_model", "word"),
-    )
+    tokenizer = fit_tokenizer(train_text["text"], **_tokenizer_settings(parameters))
     counts = token_counts(tokenizer, list(train_text["text"]))
     max_length = choose_max_length(counts, parameters["length_quantile"], parameters["length_multiple"], parameters["max_length"])
     encoding = {
@@ -34,6 +27,24 @@ def fit_text_tokenizer(train_text: pd.DataFrame, parameters: dict) -> tuple[Toke
     }
     logger.info("tokenizer: %d tokens, sequences padded to %d", encoding["vocab_size"], max_length)
     return tokenizer, encoding
+
+
+def check_parameters(parameters: dict) -> None:
+    """Raise the one-line error this stage would raise for ``parameters``, before any text is read."""
+    require_settings(parameters, ("length_quantile", "length_multiple", "max_length"))
+    settings = _tokenizer_settings(parameters)
+    check_tokenizer_settings(settings["pre_tokenizer"], settings["model"], settings["max_vocab_size"])
+
+
+def _tokenizer_settings(parameters: dict) -> dict:
+    require_settings(parameters, ("lowercase", "min_frequency"))
+    return {
+        "lowercase": parameters["lowercase"],
+        "min_frequency": parameters["min_frequency"],
+        "max_vocab_size": parameters.get("max_vocab_size"),
+        "pre_tokenizer": parameters.get("pre_tokenizer", "whitespace"),
+        "model": parameters.get("tokenizer_model", "word"),
+    }
 
 
 def encode_split(text: pd.DataFrame, tokenizer: Tokenizer, encoding: dict, classes: list[str]) -> dict[str, np.ndarray]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from flax import nnx
 from kedro.utils import find_kedro_project
 from tokenizers import Tokenizer
 
@@ -14,6 +15,7 @@ from flaxline.engine.batching import EncodedSplit, steps_per_epoch
 from flaxline.engine.checkpoints import TrainingCheckpoints, run_fingerprint
 from flaxline.engine.optim import build_optimizer
 from flaxline.engine.trainer import TrainingConfig, fit
+from flaxline.errors import check_settings, require_settings
 from flaxline.models import build_model
 from flaxline.models.serialization import ModelArtifact
 
@@ -32,14 +34,8 @@ def train_model(
     run with the same fingerprint died (unless ``checkpoint.resume`` is false). The model names
     the folder: ``CheckpointCleanupHooks`` deletes it once the model is saved.
     """
-    config = TrainingConfig(**parameters["loop"])
-    model_config = {
-        "name": parameters["model"]["name"],
-        "vocab_size": tokenizer.get_vocab_size(),
-        "num_classes": len(classes),
-        "seed": config.seed,
-        **{key: value for key, value in parameters["model"].items() if key != "name"},
-    }
+    config = _loop_config(parameters)
+    model_config = _model_config(parameters, tokenizer.get_vocab_size(), len(classes), config.seed)
     model = build_model(**model_config)
     train, validation = EncodedSplit(**train_features), EncodedSplit(**validation_features)
     total_steps = config.epochs * steps_per_epoch(len(train), config.batch_size, config.bucket_window_batches)
@@ -52,6 +48,36 @@ def train_model(
     finally:
         checkpoints.close()
     return ModelArtifact(model, model_config, checkpoint_folder=checkpoints.directory), pd.DataFrame(history)
+
+
+def check_parameters(parameters: dict) -> None:
+    """Raise the one-line error this stage would raise for ``parameters``, before any data is read or any step run.
+
+    The model is built abstractly (shapes only), so even a large one costs nothing here.
+    """
+    config = _loop_config(parameters)
+    require_settings(parameters["model"], ("name",))
+    nnx.eval_shape(lambda: build_model(**_model_config(parameters, vocab_size=2, num_classes=2, seed=config.seed)))
+    require_settings(parameters["optimizer"], ("name", "learning_rate"))
+    check_settings(build_optimizer, parameters["optimizer"], "optimizer", passed_by_code=("total_steps",))
+    build_optimizer(total_steps=1, **parameters["optimizer"])
+
+
+def _loop_config(parameters: dict) -> TrainingConfig:
+    require_settings(parameters, ("model", "optimizer", "loop"))
+    check_settings(TrainingConfig, parameters["loop"], "loop")
+    return TrainingConfig(**parameters["loop"])
+
+
+def _model_config(parameters: dict, vocab_size: int, num_classes: int, seed: int) -> dict:
+    """What ``build_model`` takes, and the saved model records: the parameters' model block with the data's sizes."""
+    return {
+        "name": parameters["model"]["name"],
+        "vocab_size": vocab_size,
+        "num_classes": num_classes,
+        "seed": seed,
+        **{key: value for key, value in parameters["model"].items() if key != "name"},
+    }
 
 
 def _run_checkpoints(
