@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import random
 import shutil
+import subprocess
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,6 +73,19 @@ def make_small_project(root: Path, rows: int, env: str = "test") -> Path:
     for name, text in TEST_ENV.items():
         (env_dir / name).write_text(text)
     return root
+
+
+def kedro_run(root: Path, *arguments: str) -> tuple[int, str]:
+    """``kedro run ARGUMENTS`` in ``root``, in a process of its own: its exit status and output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "kedro", "run", *arguments],
+        cwd=root,
+        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return done.returncode, done.stdout + done.stderr
 
 
 @contextmanager

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import copy
 import io
-import os
 import re
-import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -28,7 +25,7 @@ from flaxline import cli
 from flaxline.errors import InputError, find_user_error
 from flaxline.pipelines import data_processing
 from flaxline.settings import CONFIG_LOADER_ARGS
-from tests.conftest import PROJECT_ROOT, make_small_project
+from tests.conftest import PROJECT_ROOT, kedro_run, make_small_project
 
 CLASSES = ["negative", "neutral", "positive"]
 HEADER = b"sentiment,confidence,text\n"
@@ -277,16 +274,8 @@ def test_kedro_run_on_a_bad_file_prints_one_line_and_no_traceback(tmp_path):
     root = make_small_project(tmp_path, rows=10)
     raw = root / "data" / "01_raw" / "tweets_sample.csv"
     raw.write_bytes(b"sentiment;confidence;text\npositive;1;good\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--env", "test", "--pipelines", "data_processing"],
-        cwd=root,
-        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == 1, output
+    returncode, output = kedro_run(root, "--env", "test", "--pipelines", "data_processing")
+    assert returncode == 1, output
     line = f"Error: {raw}: line 1: one column only; the file seems delimited by ';', not ','"
     assert line in output.splitlines(), output
     assert "Traceback" not in output and "╭" not in output, output

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import nbformat
 import pandas as pd
-import pytest
 from nbclient import NotebookClient
 
 from flaxline.models.serialization import model_from_bytes

@@ -1,8 +1,5 @@
 import copy
 import logging
-import os
-import subprocess
-import sys
 
 import pytest
 from kedro.config import OmegaConfigLoader
@@ -13,7 +10,7 @@ from flaxline.errors import InputError
 from flaxline.hooks import STAGE_PARAMETER_CHECKS, CheckpointCleanupHooks, ParameterCheckHooks, StageTimingHooks
 from flaxline.models.serialization import ModelArtifact
 from flaxline.settings import CONFIG_LOADER_ARGS
-from tests.conftest import PROJECT_ROOT, make_small_project
+from tests.conftest import PROJECT_ROOT, kedro_run, make_small_project
 
 
 def identity(x):
@@ -102,16 +99,8 @@ def test_a_missing_setting_is_named():
 
 def test_kedro_run_stops_on_a_bad_evaluation_setting_before_training(tmp_path):
     root = make_small_project(tmp_path, rows=10)
-    done = subprocess.run(
-        [sys.executable, "-m", "kedro", "run", "--env", "test", "--params", "tweets.evaluation.compute_dtype=int8"],
-        cwd=root,
-        env={**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == 1, output
+    returncode, output = kedro_run(root, "--env", "test", "--params", "tweets.evaluation.compute_dtype=int8")
+    assert returncode == 1, output
     line = "Error: parameters 'tweets.evaluation': compute_dtype must be one of float32, bfloat16, float16, not 'int8'"
     assert line in output.splitlines(), output
     assert "Loading data from tweets.raw" not in output and "Traceback" not in output, output  # no node ran
