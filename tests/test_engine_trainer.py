@@ -57,11 +57,23 @@ def test_same_seed_same_parameters():
 def test_early_stopping_keeps_the_best_epoch():
     model, history = train(epochs=6, patience=1, min_delta=10.0)  # nothing improves by 10: stop after epoch 2
     assert len(history) == 2
+    assert validation_loss_of(model) == pytest.approx(history[0]["validation_loss"], rel=1e-4)
+
+
+def validation_loss_of(model) -> float:
     data = toy_task(64, 1)
     logits = predict_logits(model, data.ids, data.lengths)
     shifted = logits - logits.max(axis=1, keepdims=True)
-    loss = -(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))[np.arange(64), data.labels].mean()
-    assert loss == pytest.approx(history[0]["validation_loss"], rel=1e-4)
+    return float(-(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))[np.arange(64), data.labels].mean())
+
+
+def test_monitoring_accuracy_keeps_the_first_epoch_of_highest_validation_accuracy():
+    model, history = train(epochs=5, patience=None, monitor="validation_accuracy")
+    accuracies = [record["validation_accuracy"] for record in history]
+    kept = history[int(np.argmax(accuracies))]
+    assert validation_loss_of(model) == pytest.approx(kept["validation_loss"], rel=1e-4)
+    with pytest.raises(InputError, match=r"^unknown monitor 'f1'; known: validation_loss, validation_accuracy$"):
+        TrainingConfig(monitor="f1")
 
 
 def test_batches_are_trimmed_and_the_last_is_filled_with_zero_weight_rows():
@@ -154,12 +166,8 @@ def test_averaged_training_keeps_the_average_as_the_model():
     plain, _ = train(epochs=3, patience=None)
     assert history[-1]["validation_loss"] < history[0]["validation_loss"]
     assert model_to_bytes(averaged, {}) != model_to_bytes(plain, {})
-    data = toy_task(64, 1)
-    logits = predict_logits(averaged, data.ids, data.lengths)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    loss = -(shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))[np.arange(64), data.labels].mean()
     best = min(record["validation_loss"] for record in history)
-    assert loss == pytest.approx(best, rel=1e-4)  # the model is the average that was validated
+    assert validation_loss_of(averaged) == pytest.approx(best, rel=1e-4)  # the model is the average that was validated
 
 
 def test_a_decay_outside_zero_one_and_an_all_nan_validation_are_one_line_errors():

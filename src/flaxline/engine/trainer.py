@@ -42,6 +42,9 @@ class TrainingConfig:
     seed: int = 0
     patience: int | None = 3
     min_delta: float = 0.0
+    # What early stopping watches and the kept epoch is best at: validation_loss (lowest) or
+    # validation_accuracy (highest). Loss can rise from growing confidence while accuracy still does.
+    monitor: str = "validation_loss"
     length_multiple: int = 8
     # Batches per window sorted by length before batching (0: plain shuffled batches).
     bucket_window_batches: int = 0
@@ -63,6 +66,8 @@ class TrainingConfig:
     average_decay: float | None = None
 
     def __post_init__(self) -> None:
+        if self.monitor not in MONITORS:
+            raise InputError(f"unknown monitor '{self.monitor}'; known: {', '.join(MONITORS)}")
         if self.on_nonfinite not in ("stop", "skip"):
             raise InputError(f"unknown on_nonfinite '{self.on_nonfinite}'; known: stop, skip")
         if self.average_decay is not None and not 0.0 < self.average_decay < 1.0:
@@ -72,6 +77,8 @@ class TrainingConfig:
 
 
 COMPUTE_DTYPES = ("float32", "bfloat16", "float16")
+# Each monitored record field, with the sign that makes higher better.
+MONITORS = {"validation_loss": -1.0, "validation_accuracy": 1.0}
 
 
 def resolve_compute_dtype(name: str) -> jnp.dtype:
@@ -218,7 +225,7 @@ def fit(
     config: TrainingConfig,
     checkpoints: TrainingCheckpoints | None = None,
 ) -> list[dict]:
-    """Train ``model`` in place; early stopping on validation loss restores the best epoch's parameters.
+    """Train ``model`` in place; early stopping on ``config.monitor`` restores the best epoch's parameters.
 
     With ``checkpoints``, the loop continues from the newest checkpoint there, if any, and writes
     new ones as it goes; the result is the same as that of an uninterrupted run.
@@ -255,7 +262,7 @@ def fit(
     steps = steps_per_epoch(len(train), config.batch_size, config.bucket_window_batches)
 
     history: list[dict] = []
-    best_loss, best_params, since_best = np.inf, None, 0
+    best_score, best_params, since_best = -np.inf, None, 0
     start_epoch, steps_done, restored_sums, consecutive_nonfinite = 1, 0, [], 0
     restored = checkpoints.restore_latest({"state": (params, rest, opt_state), "best": params}) if checkpoints else None
     if restored is not None:
@@ -266,7 +273,7 @@ def fit(
         rng.bit_generator.state = loop["epoch_rng"]
         restored_sums = [np.asarray(row, dtype=np.float32) for row in loop["sums"]]
         history, since_best = loop["history"], loop["since_best"]
-        best_loss = np.inf if loop["best_loss"] is None else loop["best_loss"]
+        best_score = -np.inf if loop["best_score"] is None else loop["best_score"]
         consecutive_nonfinite = loop["consecutive_nonfinite"]
 
     def save_checkpoint(epoch: int, done: int, epoch_rng: dict, sums: list) -> None:
@@ -285,7 +292,7 @@ def fit(
                 "epoch_rng": epoch_rng,
                 "sums": np.asarray(jax.device_get(sums), dtype=np.float32).reshape(-1, 4).tolist(),
                 "history": history,
-                "best_loss": None if np.isinf(best_loss) else float(best_loss),
+                "best_score": None if np.isinf(best_score) else float(best_score),
                 "since_best": since_best,
                 "has_best": best_params is not None,
                 "consecutive_nonfinite": consecutive_nonfinite,
@@ -345,8 +352,10 @@ def fit(
             )
             if skipped:
                 logger.warning("epoch %d: skipped %d updates with a non-finite loss", epoch, int(skipped))
-            if val_loss < best_loss - config.min_delta:
-                best_loss, best_params, since_best = val_loss, jax.device_get(evaluated_params), 0
+            score = MONITORS[config.monitor] * record[config.monitor]
+            # A non-finite validation loss never counts as best, whatever is monitored.
+            if np.isfinite(val_loss) and score > best_score + config.min_delta:
+                best_score, best_params, since_best = score, jax.device_get(evaluated_params), 0
             else:
                 since_best += 1
                 if config.patience is not None and since_best >= config.patience:
