@@ -1,6 +1,6 @@
 """Every model of the zoo trained on SST-2 with its defaults from conf/base/parameters_zoo.yml.
 
-    uv run python benchmarks/sst2_zoo.py --data-dir ../shared/datasets/sst2 [--models lstm cnn] [--average-decay 0.999]
+    uv run python benchmarks/sst2_zoo.py --data-dir ../shared/datasets/sst2 [--models lstm cnn] [--average-decay 0.999] [--seed 1]
 
 Tokenization follows the `sst2` task's features parameters, with an entry's own `features` over
 them. Each model is trained by the project's engine with early stopping on dev.tsv and evaluated
@@ -26,7 +26,7 @@ from flaxline.evaluation.baseline import fit_tfidf_logistic_regression
 from flaxline.evaluation.metrics import classification_metrics
 from flaxline.models import build_model
 from flaxline.settings import CONFIG_LOADER_ARGS
-from flaxline.text.tokenizer import choose_max_length, fit_tokenizer, token_counts
+from flaxline.text.tokenizer import choose_max_length, fit_tokenizer, token_counts, vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["0", "1"]
@@ -37,6 +37,7 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--models", nargs="*", help="a subset of the zoo (default: all)")
     parser.add_argument("--average-decay", type=float, help="train with parameter averaging (loop.average_decay)")
+    parser.add_argument("--seed", type=int, help="initialisation and data-order seed instead of each entry's loop.seed")
     args = parser.parse_args()
 
     parameters = OmegaConfigLoader(conf_source=str(ROOT / "conf"), **CONFIG_LOADER_ARGS)["parameters"]
@@ -45,8 +46,8 @@ def main() -> None:
     texts = {name: texts for name, (texts, _) in splits.items()}
     labels = {name: labels for name, (_, labels) in splits.items()}
 
-    def encoded(features: dict) -> tuple[int, dict]:
-        """The vocabulary size and the splits encoded with a tokenizer fitted on train.tsv under ``features``."""
+    def encoded(features: dict) -> tuple[list[str], dict]:
+        """The vocabulary and the splits encoded with a tokenizer fitted on train.tsv under ``features``."""
         tokenizer = fit_tokenizer(
             texts["train"], lowercase=features["lowercase"], min_frequency=features["min_frequency"],
             max_vocab_size=features["max_vocab_size"], pre_tokenizer=features["pre_tokenizer"], model=features["tokenizer_model"],
@@ -54,7 +55,7 @@ def main() -> None:
         max_length = choose_max_length(
             token_counts(tokenizer, texts["train"]), features["length_quantile"], features["length_multiple"], features["max_length"]
         )
-        return tokenizer.get_vocab_size(), encode_sst2(tokenizer, splits, max_length)
+        return vocabulary(tokenizer), encode_sst2(tokenizer, splits, max_length)
 
     rows = []
     started = time.perf_counter()
@@ -66,10 +67,12 @@ def main() -> None:
     for name in args.models or list(zoo):
         spec = zoo[name]
         started = time.perf_counter()
-        vocab_size, data = encoded({**parameters["sst2"]["features"], **spec.get("features", {})})
-        model = build_model(vocab_size=vocab_size, num_classes=2, **spec["model"])
-        averaging = {} if args.average_decay is None else {"average_decay": args.average_decay}
-        config = TrainingConfig(**spec["loop"], **averaging)
+        tokens, data = encoded({**parameters["sst2"]["features"], **spec.get("features", {})})
+        overrides = {} if args.average_decay is None else {"average_decay": args.average_decay}
+        if args.seed is not None:
+            overrides["seed"] = args.seed
+        config = TrainingConfig(**{**spec["loop"], **overrides})
+        model = build_model(vocab_size=len(tokens), num_classes=2, seed=config.seed, vocabulary=tokens, **spec["model"])
         steps = steps_per_epoch(len(data["train"]), config.batch_size, config.bucket_window_batches)
         history = fit(model, build_optimizer(total_steps=config.epochs * steps, **spec["optimizer"]), data["train"], data["validation"], config)
         logits = predict_logits(model, data["test"].ids, data["test"].lengths)

@@ -13,14 +13,18 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import pipeline
 from kedro.runner import SequentialRunner
 
+from flaxline.models.embedding import SUBWORD_WIDTH
 from flaxline.models.serialization import ModelArtifact
 from flaxline.pipelines import data_processing, evaluation, features, split, training
 from flaxline.settings import CONFIG_LOADER_ARGS
+from flaxline.text.subwords import subword_table
+from flaxline.text.tokenizer import vocabulary
 from tests.conftest import PROJECT_ROOT, corpus_sample_bytes
 
 CLASSES = ["negative", "neutral", "positive"]
 # The default task's word tokenizer, lstm and fp32 evaluation run in tests/test_default_run.py;
-# here the stages run with the other choices: BPE subwords, an ensemble, bf16 evaluation.
+# here the stages run with the other choices: BPE subwords, an ensemble of members with character
+# n-gram vectors, bf16 evaluation.
 PARAMETERS = {
     "classes": CLASSES,
     "data_processing": {
@@ -34,7 +38,7 @@ PARAMETERS = {
         "length_quantile": 0.99, "length_multiple": 8, "max_length": 64,
     },
     "training": {
-        "model": {"name": "ensemble", "size": 2, "member": {"name": "lstm", "embed_dim": 8, "hidden_dim": 8}},
+        "model": {"name": "ensemble", "size": 2, "member": {"name": "lstm", "embed_dim": 8, "hidden_dim": 8, "subword_buckets": 256}},
         "optimizer": {"name": "adam", "learning_rate": 0.01},
         "loop": {"epochs": 2, "batch_size": 32},
     },
@@ -101,6 +105,11 @@ def test_training_returns_a_model_and_a_history(catalog):
     model = catalog.load("model")
     assert isinstance(model, ModelArtifact) and model.config["vocab_size"] == catalog.load("encoding")["vocab_size"]
     assert model.config["name"] == "ensemble" and len(model.model.members) == 2
+    # The saved model (loaded back by the catalog) carries each member's spelling of the tokenizer's vocabulary.
+    tokenizer = catalog.load("tokenizer")
+    expected = subword_table(vocabulary(tokenizer), 256, SUBWORD_WIDTH)
+    for member in model.model.members:
+        np.testing.assert_array_equal(member.embed.subword_table[...], expected)
     assert catalog.load("history")["epoch"].tolist() == [1, 2]
 
 

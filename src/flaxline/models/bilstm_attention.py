@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from flaxline.models.embedding import token_embedding
 from flaxline.models.pooling import real_positions
 
 
@@ -22,10 +23,11 @@ class BiLSTMAttentionClassifier(nnx.Module):
         mlp_dim: int = 1024,
         dropout: float = 0.5,
         token_dropout: float = 0.0,
+        subword_buckets: int = 0,
         rngs: nnx.Rngs,
     ):
         self.hidden_dim = hidden_dim
-        self.embed = nnx.Embed(vocab_size, embed_dim, rngs=rngs)
+        self.embed = token_embedding(vocab_size, embed_dim, subword_buckets, rngs)
         self.embed_dropout = nnx.Dropout(dropout, rngs=rngs)
         # Zeroes whole token vectors while training (word dropout).
         self.token_dropout = nnx.Dropout(token_dropout, broadcast_dims=(-1,), rngs=rngs)

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from flaxline.models.embedding import token_embedding
 from flaxline.models.pooling import masked_max, real_positions
 
 
@@ -25,9 +26,10 @@ class CNNClassifier(nnx.Module):
         filters: int = 128,
         widths: tuple[int, ...] = (3, 4, 5),
         dropout: float = 0.5,
+        subword_buckets: int = 0,
         rngs: nnx.Rngs,
     ):
-        self.embed = nnx.Embed(vocab_size, embed_dim, rngs=rngs)
+        self.embed = token_embedding(vocab_size, embed_dim, subword_buckets, rngs)
         self.convolutions = nnx.List(
             [nnx.Conv(embed_dim, filters, kernel_size=(width,), padding="SAME", rngs=rngs) for width in widths]
         )

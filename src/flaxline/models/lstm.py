@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from flaxline.models.embedding import token_embedding, token_vectors
 from flaxline.models.pooling import POOLINGS, masked_max, masked_mean
 
 
@@ -95,12 +96,13 @@ class LSTMClassifier(nnx.Module):
         token_dropout: float = 0.0,
         pooling: str = "last",
         unroll: int = 1,
+        subword_buckets: int = 0,
         rngs: nnx.Rngs,
     ):
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")
         self.pooling = pooling
-        self.embed = nnx.Embed(vocab_size, embed_dim, rngs=rngs)
+        self.embed = token_embedding(vocab_size, embed_dim, subword_buckets, rngs)
         # Zeroes whole token vectors while training: a word-dropout regulariser for small corpora.
         self.token_dropout = nnx.Dropout(token_dropout, broadcast_dims=(-1,), rngs=rngs)
         self.lstm = LSTMLayer(embed_dim, hidden_dim, unroll=unroll, rngs=rngs)
@@ -116,7 +118,7 @@ class LSTMClassifier(nnx.Module):
         """
         model = nnx.clone(self)
         model.eval()
-        model.projection_table = nnx.data(nnx.Variable(model.lstm.project(model.embed.embedding[...])))
+        model.projection_table = nnx.data(nnx.Variable(model.lstm.project(token_vectors(model.embed))))
         return model
 
     def __call__(self, ids: jax.Array, lengths: jax.Array) -> jax.Array:

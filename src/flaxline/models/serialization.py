@@ -20,8 +20,11 @@ from safetensors.numpy import save as save_tensors
 
 from flaxline.errors import InputError
 from flaxline.models import build_model
+from flaxline.models.embedding import Constant
 
 FORMAT = "flaxline.model/1"
+# What a file holds: the learnt parameters and the arrays a model is built with (a subword table).
+SAVED = (nnx.Param, Constant)
 
 
 @dataclass
@@ -38,10 +41,10 @@ class ModelArtifact:
 
 
 def model_to_bytes(model: nnx.Module, config: dict[str, Any]) -> bytes:
-    """Serialise ``model``'s parameters and the ``config`` that rebuilds it (``name`` plus kwargs)."""
+    """Serialise ``model``'s parameters (and constants) and the ``config`` that rebuilds it (``name`` plus kwargs)."""
     tensors = {
         ".".join(map(str, path)): np.asarray(jax.device_get(value))
-        for path, value in nnx.to_flat_state(nnx.state(model, nnx.Param))
+        for path, value in nnx.to_flat_state(nnx.state(model, SAVED))
     }
     # One metadata key: safetensors writes a map of several in varying order, and files must be byte-identical.
     metadata = {"flaxline": json.dumps({"format": FORMAT, "config": config}, sort_keys=True)}
@@ -63,7 +66,7 @@ def model_from_bytes(data: bytes, source: str) -> tuple[nnx.Module, dict[str, An
     except SafetensorError as error:
         raise InputError(f"{source}: corrupt model file ({error})") from None
     model = nnx.eval_shape(lambda: build_model(**config))
-    expected = dict(nnx.to_flat_state(nnx.state(model, nnx.Param)))
+    expected = dict(nnx.to_flat_state(nnx.state(model, SAVED)))
     expected = {".".join(map(str, path)): value for path, value in expected.items()}
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
@@ -76,7 +79,7 @@ def model_from_bytes(data: bytes, source: str) -> tuple[nnx.Module, dict[str, An
                 f"but the config expects {variable.dtype}{list(variable.shape)}"
             )
     model = build_model(**config)
-    state = nnx.state(model, nnx.Param)
+    state = nnx.state(model, SAVED)
     nnx.replace_by_pure_dict(state, jax.device_put(_nest(tensors)))
     nnx.update(model, state)
     return model, config

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from flaxline.models.embedding import token_embedding
 from flaxline.models.pooling import masked_mean, real_positions
 
 
@@ -43,12 +44,13 @@ class TransformerClassifier(nnx.Module):
         max_length: int = 128,
         dropout: float = 0.1,
         pooling: str = "mean",
+        subword_buckets: int = 0,
         rngs: nnx.Rngs,
     ):
         if pooling not in ("mean", "cls"):
             raise ValueError(f"pooling must be mean or cls, not {pooling!r}")
         self.pooling = pooling
-        self.embed = nnx.Embed(vocab_size, dim, rngs=rngs)
+        self.embed = token_embedding(vocab_size, dim, subword_buckets, rngs)
         self.positions = nnx.Embed(max_length + 1, dim, rngs=rngs)
         self.cls = nnx.Param(jax.random.normal(rngs.params(), (dim,)) * 0.02)
         self.blocks = nnx.List([EncoderBlock(dim, heads, mlp_dim, dropout, rngs=rngs) for _ in range(layers)])

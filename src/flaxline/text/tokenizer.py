@@ -90,6 +90,11 @@ def fit_tokenizer(
     return tokenizer
 
 
+def vocabulary(tokenizer: Tokenizer) -> list[str]:
+    """The tokenizer's tokens in the order of their ids."""
+    return [token for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])]
+
+
 def token_counts(tokenizer: Tokenizer, texts: Sequence[str]) -> np.ndarray:
     """Number of tokens of each text, before any truncation."""
     tokenizer.no_truncation()

@@ -18,6 +18,7 @@ from flaxline.engine.trainer import TrainingConfig, fit
 from flaxline.errors import check_settings, require_settings
 from flaxline.models import build_model
 from flaxline.models.serialization import ModelArtifact
+from flaxline.text.tokenizer import vocabulary
 
 
 def train_model(
@@ -36,7 +37,7 @@ def train_model(
     """
     config = _loop_config(parameters)
     model_config = _model_config(parameters, tokenizer.get_vocab_size(), len(classes), config.seed)
-    model = build_model(**model_config)
+    model = build_model(**model_config, vocabulary=vocabulary(tokenizer))
     train, validation = EncodedSplit(**train_features), EncodedSplit(**validation_features)
     total_steps = config.epochs * steps_per_epoch(len(train), config.batch_size, config.bucket_window_batches)
     tx = build_optimizer(total_steps=total_steps, **parameters["optimizer"])
