@@ -16,6 +16,7 @@ import json
 import time
 from pathlib import Path
 
+import pandas as pd
 from kedro.config import OmegaConfigLoader
 from sst2_data import encode_sst2, read_sst2
 
@@ -26,7 +27,8 @@ from flaxline.evaluation.baseline import fit_tfidf_logistic_regression
 from flaxline.evaluation.metrics import classification_metrics
 from flaxline.models import build_model
 from flaxline.settings import CONFIG_LOADER_ARGS
-from flaxline.text.tokenizer import choose_max_length, fit_tokenizer, token_counts, vocabulary
+from flaxline.pipelines.features.nodes import fit_text_tokenizer
+from flaxline.text.tokenizer import vocabulary
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["0", "1"]
@@ -48,14 +50,8 @@ def main() -> None:
 
     def encoded(features: dict) -> tuple[list[str], dict]:
         """The vocabulary and the splits encoded with a tokenizer fitted on train.tsv under ``features``."""
-        tokenizer = fit_tokenizer(
-            texts["train"], lowercase=features["lowercase"], min_frequency=features["min_frequency"],
-            max_vocab_size=features["max_vocab_size"], pre_tokenizer=features["pre_tokenizer"], model=features["tokenizer_model"],
-        )
-        max_length = choose_max_length(
-            token_counts(tokenizer, texts["train"]), features["length_quantile"], features["length_multiple"], features["max_length"]
-        )
-        return vocabulary(tokenizer), encode_sst2(tokenizer, splits, max_length)
+        tokenizer, encoding = fit_text_tokenizer(pd.DataFrame({"text": texts["train"]}), features)
+        return vocabulary(tokenizer), encode_sst2(tokenizer, splits, encoding["max_length"])
 
     rows = []
     started = time.perf_counter()

@@ -72,6 +72,10 @@ BAD_PARAMETERS = [
     ("tweets.training", ("optimizer", "lr"), 0.1, "unknown optimizer setting 'lr'; known: name, learning_rate, schedule"),
     ("tweets.training", ("optimizer", "name"), "lion", "unknown optimizer 'lion'; known optimizers: sgd, momentum, adam, adamw"),
     ("tweets.training", ("model", "name"), "gru", "unknown model 'gru'; known models: "),
+    ("sst2.evaluation", ("compute_dype",), "bfloat16", "unknown setting 'compute_dype'; known: batch_size, compute_dtype, baseline"),
+    ("tweets.features", ("tokeniser_model",), "bpe", "unknown setting 'tokeniser_model'; known: lowercase, pre_tokenizer"),
+    ("tweets.training", ("checkpoint", "every_step"), 10, "unknown checkpoint setting 'every_step'; known: directory, every_steps"),
+    ("tweets.training", ("loop",), None, "loop settings must be a mapping of names to values, not None"),
     ("tweets.training", ("model", "hiden_dim"), 3, "model 'lstm': LSTMClassifier.__init__() got an unexpected keyword argument 'hiden_dim'"),
 ]
 

@@ -17,7 +17,7 @@ def test_table_rows_hold_bucket_ids_then_zeros_and_special_tokens_none():
     assert table.shape == (4, 6) and table.dtype == np.int32
     assert not table[:2].any()
     assert (table[2, :3] > 0).all() and not table[2, 3:].any()
-    assert (table[3] > 0).all() and table.max() < 50  # 39 n-grams: the 6 shortest are kept
+    assert (table[3] > 0).all() and table.max() < 50  # 36 n-grams: the 6 shortest are kept
 
 
 def test_the_same_buckets_in_every_process():

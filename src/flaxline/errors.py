@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 
 class InputError(ValueError):
@@ -34,15 +34,26 @@ def shown(value: object, limit: int = 40) -> str:
     return repr(value)
 
 
-def require_settings(settings: dict, names: Iterable[str]) -> None:
-    """One line naming the first of ``names`` that ``settings`` lacks."""
+def require_settings(settings: object, names: Iterable[str], block: str = "") -> None:
+    """One line when ``settings`` is not a mapping, or naming the first of ``names`` it lacks."""
+    what = f"{block} settings" if block else "settings"
+    if not isinstance(settings, dict):
+        raise InputError(f"{what} must be a mapping of names to values, not {shown(settings)}")
     missing = [name for name in names if name not in settings]
     if missing:
-        raise InputError(f"missing setting '{missing[0]}'")
+        raise InputError(f"missing {block + ' ' if block else ''}setting '{missing[0]}'")
 
 
-def check_settings(function: Callable, settings: dict, block: str, passed_by_code: Iterable[str] = ()) -> None:
-    """One line naming ``block`` when ``settings`` holds a key that ``function`` takes no keyword argument for.
+def check_known_settings(settings: object, known: Sequence[str], block: str = "") -> None:
+    """One line when ``settings`` is not a mapping or holds a key outside ``known``, listing those."""
+    require_settings(settings, (), block)
+    unknown = sorted(set(settings) - set(known))
+    if unknown:
+        raise InputError(f"unknown {block + ' ' if block else ''}setting '{unknown[0]}'; known: {', '.join(known)}")
+
+
+def check_settings(function: Callable, settings: object, block: str, passed_by_code: Iterable[str] = ()) -> None:
+    """``check_known_settings`` with the keyword arguments of ``function`` as the known names.
 
     ``passed_by_code`` are arguments the caller supplies itself, so they are not offered to users.
     """
@@ -51,6 +62,4 @@ def check_settings(function: Callable, settings: dict, block: str, passed_by_cod
         name for name, parameter in inspect.signature(function).parameters.items()
         if parameter.kind in keywords and name not in set(passed_by_code)
     ]
-    unknown = sorted(set(settings) - set(known))
-    if unknown:
-        raise InputError(f"unknown {block} setting '{unknown[0]}'; known: {', '.join(known)}")
+    check_known_settings(settings, known, block)

@@ -43,7 +43,8 @@ class ParameterCheckHooks:
     (``parameters 'sst2.evaluation': compute_dtype must be ...``), not after minutes of training.
     """
 
-    @hook_impl
+    # First, so that no other hook (kedro-mlflow starting a run) acts on a run that will not happen.
+    @hook_impl(tryfirst=True)
     def before_pipeline_run(self, pipeline: Pipeline, catalog: CatalogProtocol) -> None:
         for name in sorted(pipeline.inputs()):
             block = name.removeprefix("params:")

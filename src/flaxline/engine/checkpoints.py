@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 
 # Part of every fingerprint: a checkpoint written in another layout is never resumed. Change it with the layout.
-FORMAT = "flaxline.checkpoint/1"
+FORMAT = "flaxline.checkpoint/2"
 
 
 def run_fingerprint(settings: Any, arrays: dict[str, np.ndarray]) -> str:

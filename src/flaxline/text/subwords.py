@@ -3,7 +3,7 @@
 As in fastText, a token is wrapped in boundary marks (``<warmly>``) and cut into its n-grams of
 ``min_n`` to ``max_n`` characters (``<wa``, ``war`` … ``ly>``), so words that share a stem or an
 affix share vectors: a word seen once in training still gets most of its vector from pieces
-trained on many others.
+trained on many others. Every token is marked as a whole word, also a BPE piece from inside one.
 """
 
 from __future__ import annotations

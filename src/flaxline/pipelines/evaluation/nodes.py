@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from flaxline.engine.trainer import predict_logits, resolve_compute_dtype
-from flaxline.errors import check_settings, require_settings
+from flaxline.errors import check_known_settings, check_settings, require_settings
 from flaxline.evaluation.baseline import fit_tfidf_logistic_regression
 from flaxline.evaluation.figures import confusion_matrix_figure, learning_curves_figure
 from flaxline.evaluation.metrics import classification_metrics, comparison_table, predictions_frame, softmax
@@ -44,6 +44,7 @@ def evaluate_baseline(train_text: pd.DataFrame, test_text: pd.DataFrame, classes
 
 def check_parameters(parameters: dict) -> None:
     """Raise the one-line error this stage would raise for ``parameters``, before any model is trained or read."""
+    check_known_settings(parameters, ("batch_size", "compute_dtype", "baseline"))
     require_settings(parameters, ("batch_size", "baseline"))
     resolve_compute_dtype(parameters.get("compute_dtype", "float32"))
     check_settings(fit_tfidf_logistic_regression, parameters["baseline"], "baseline", passed_by_code=("texts", "labels"))

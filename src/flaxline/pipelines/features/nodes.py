@@ -8,15 +8,20 @@ import numpy as np
 import pandas as pd
 from tokenizers import Tokenizer
 
-from flaxline.errors import InputError, require_settings
+from flaxline.errors import InputError, check_known_settings, require_settings
 from flaxline.text.tokenizer import check_tokenizer_settings, choose_max_length, encode, fit_tokenizer, token_counts
 
 logger = logging.getLogger(__name__)
 
+SETTINGS = (
+    "lowercase", "pre_tokenizer", "tokenizer_model", "min_frequency", "max_vocab_size",
+    "length_quantile", "length_multiple", "max_length",
+)
+
 
 def fit_text_tokenizer(train_text: pd.DataFrame, parameters: dict) -> tuple[Tokenizer, dict]:
     """Fit the tokenizer on the training texts only, and choose the padded length from their token counts."""
-    tokenizer = fit_tokenizer(train_text["text"], **_tokenizer_settings(parameters))
+    tokenizer = fit_tokenizer(train_text["text"], **tokenizer_settings(parameters))
     counts = token_counts(tokenizer, list(train_text["text"]))
     max_length = choose_max_length(counts, parameters["length_quantile"], parameters["length_multiple"], parameters["max_length"])
     encoding = {
@@ -31,12 +36,14 @@ def fit_text_tokenizer(train_text: pd.DataFrame, parameters: dict) -> tuple[Toke
 
 def check_parameters(parameters: dict) -> None:
     """Raise the one-line error this stage would raise for ``parameters``, before any text is read."""
+    check_known_settings(parameters, SETTINGS)
     require_settings(parameters, ("length_quantile", "length_multiple", "max_length"))
-    settings = _tokenizer_settings(parameters)
+    settings = tokenizer_settings(parameters)
     check_tokenizer_settings(settings["pre_tokenizer"], settings["model"], settings["max_vocab_size"])
 
 
-def _tokenizer_settings(parameters: dict) -> dict:
+def tokenizer_settings(parameters: dict) -> dict:
+    """``fit_tokenizer``'s keyword arguments from the stage's parameters."""
     require_settings(parameters, ("lowercase", "min_frequency"))
     return {
         "lowercase": parameters["lowercase"],

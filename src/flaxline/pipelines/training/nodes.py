@@ -15,7 +15,7 @@ from flaxline.engine.batching import EncodedSplit, steps_per_epoch
 from flaxline.engine.checkpoints import TrainingCheckpoints, run_fingerprint
 from flaxline.engine.optim import build_optimizer
 from flaxline.engine.trainer import TrainingConfig, fit
-from flaxline.errors import check_settings, require_settings
+from flaxline.errors import check_known_settings, check_settings, require_settings
 from flaxline.models import build_model
 from flaxline.models.serialization import ModelArtifact
 from flaxline.text.tokenizer import vocabulary
@@ -57,14 +57,16 @@ def check_parameters(parameters: dict) -> None:
     The model is built abstractly (shapes only), so even a large one costs nothing here.
     """
     config = _loop_config(parameters)
-    require_settings(parameters["model"], ("name",))
+    require_settings(parameters["model"], ("name",), "model")
     nnx.eval_shape(lambda: build_model(**_model_config(parameters, vocab_size=2, num_classes=2, seed=config.seed)))
-    require_settings(parameters["optimizer"], ("name", "learning_rate"))
+    require_settings(parameters["optimizer"], ("name", "learning_rate"), "optimizer")
     check_settings(build_optimizer, parameters["optimizer"], "optimizer", passed_by_code=("total_steps",))
     build_optimizer(total_steps=1, **parameters["optimizer"])
 
 
 def _loop_config(parameters: dict) -> TrainingConfig:
+    check_known_settings(parameters, ("model", "optimizer", "loop", "checkpoint"))
+    check_known_settings(parameters.get("checkpoint") or {}, ("directory", "every_steps", "keep", "resume"), "checkpoint")
     require_settings(parameters, ("model", "optimizer", "loop"))
     check_settings(TrainingConfig, parameters["loop"], "loop")
     return TrainingConfig(**parameters["loop"])
