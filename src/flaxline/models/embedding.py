@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 from flaxline.text.subwords import subword_table
@@ -59,8 +60,12 @@ def token_vectors(embed: nnx.Embed) -> jax.Array:
 
 def attach_subwords(model: nnx.Module, vocabulary: Sequence[str]) -> None:
     """Fill every ``SubwordEmbed`` of ``model`` (ensemble members too) from the spelling of ``vocabulary`` (token per id)."""
+    tables: dict[int, np.ndarray] = {}  # members of an ensemble share one computation per bucket count
     for _, module in nnx.iter_modules(model):
         if isinstance(module, SubwordEmbed):
             if len(vocabulary) != module.num_embeddings:
                 raise ValueError(f"vocabulary of {len(vocabulary)} tokens for an embedding of {module.num_embeddings}")
-            module.subword_table[...] = jnp.asarray(subword_table(vocabulary, module.buckets, SUBWORD_WIDTH))
+            if module.buckets not in tables:
+                tables[module.buckets] = subword_table(vocabulary, module.buckets, SUBWORD_WIDTH)
+            # A device array of its own per member: the train step donates each buffer once.
+            module.subword_table[...] = jnp.asarray(tables[module.buckets])
