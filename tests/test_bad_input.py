@@ -1,11 +1,13 @@
 """Malformed raw data through the real raw-data stage: each case ends in one error line naming
 the file (and the column and row where there is one), or in every row kept or rejected with
-its reason. Cases run the data_processing pipeline through Kedro's runner on a catalog of the
-project's own configuration; ``kedro run`` itself is checked on one bad file in a subprocess."""
+its reason, or in the data-quality gate stopping the run. Cases run the data_processing pipeline
+through Kedro's runner on a catalog of the project's own configuration; ``kedro run`` itself is
+checked on one bad file in a subprocess."""
 
 from __future__ import annotations
 
 import copy
+import gzip
 import io
 import re
 from collections import Counter
@@ -23,14 +25,17 @@ from kedro.runner import SequentialRunner
 
 from flaxline import cli
 from flaxline.errors import InputError, find_user_error
-from flaxline.pipelines import data_processing
+from flaxline.pipelines import text_processing
+from flaxline.pipelines.text_processing.nodes import TextProcessingParams
 from flaxline.settings import CONFIG_LOADER_ARGS
+from flaxline.text.rows import REASONS
 from tests.conftest import PROJECT_ROOT, kedro_run, make_small_project
 
 CLASSES = ["negative", "neutral", "positive"]
 HEADER = b"sentiment,confidence,text\n"
 TWO_GOOD_ROWS = b"positive,0.9,what a good day\nnegative,0.8,what a bad day\n"
 DIRECTORY = object()  # a case whose raw path is a folder
+GATED = "positive,0.9,good\n negative ,0.8,bad\nneutral,0.7,meh\n"
 
 
 def parquet(table: dict[str, pa.Array | list] | pa.Table) -> bytes:
@@ -53,6 +58,7 @@ class Case:
     file_name: str = "raw.csv"
     options: dict = field(default_factory=dict)
     classes: tuple[str, ...] = tuple(CLASSES)
+    parameters: dict = field(default_factory=dict)
 
 
 CASES = [
@@ -79,8 +85,16 @@ CASES = [
         b"sentiment;confidence;text\npositive;1;good\n",
         error=r"{file}: line 1: one column only; the file seems delimited by ';', not ','",
     ),
-    Case("duplicate column names", b"sentiment,text,text\npositive,a,b\n", error=r"{file}: line 1: duplicate column names \['text'\]"),
-    Case("reserved column name", b"sentiment,text,source_line\npositive,a,1\n", error=r"{file}: line 1: column names \['source_line'\] are reserved"),
+    Case(
+        "duplicate column names",
+        b"sentiment,text,text\npositive,a,b\n",
+        error=r"{file}: line 1: duplicate column names \['text'\]",
+    ),
+    Case(
+        "reserved column name",
+        b"sentiment,text,source_line\npositive,a,1\n",
+        error=r"{file}: line 1: column names \['source_line'\] are reserved",
+    ),
     Case(
         "binary garbage (NUL bytes)",
         HEADER + bytes(range(256)) * 4,
@@ -107,7 +121,11 @@ CASES = [
         error=r"{file}: line 4 is not valid utf-8 \(and no fallback encodings are configured\)",
         options={"fallback_encodings": []},
     ),
-    Case("Latin-1 line, Mac Roman fallback", HEADER + TWO_GOOD_ROWS + "neutral,0.7,café crème\n".encode("latin-1"), kept=3),
+    Case(
+        "Latin-1 line, Mac Roman fallback",
+        HEADER + TWO_GOOD_ROWS + "neutral,0.7,café crème\n".encode("latin-1"),
+        kept=3,
+    ),
     Case("cp1252 quotes", HEADER + TWO_GOOD_ROWS + "neutral,0.7,“quoted” – text\n".encode("cp1252"), kept=3),
     Case("Shift-JIS line", HEADER + TWO_GOOD_ROWS + "neutral,0.7,日本語のテキスト\n".encode("shift_jis"), kept=3),
     Case("UTF-8 with a byte order mark", b"\xef\xbb\xbf" + HEADER + TWO_GOOD_ROWS, kept=2),
@@ -117,7 +135,12 @@ CASES = [
         error=r"{file}: column 'text' is missing; the columns are 'x{40}'…",
     ),
     Case("a 1 MB text field", HEADER + TWO_GOOD_ROWS + b"neutral,0.7," + b"word " * 200_000 + b"\n", kept=3),
-    Case("label outside the configured set", HEADER + TWO_GOOD_ROWS + b"angry,0.7,so angry\n", kept=2, rejected={"unknown_label": 1}),
+    Case(
+        "label outside the configured set",
+        HEADER + TWO_GOOD_ROWS + b"angry,0.7,so angry\n",
+        kept=2,
+        rejected={"unknown_label": 1},
+    ),
     Case(
         "NaN and empty labels",
         HEADER + TWO_GOOD_ROWS + b"NaN,0.7,one\nnan,0.7,two\n,0.7,three\n  ,0.7,four\n",
@@ -134,10 +157,29 @@ CASES = [
         HEADER + b"angry,0.9,good\nhappy,0.8,fine\n",
         error=r"{file}: column 'sentiment': fewer than two classes among the kept rows; a classifier needs two",
     ),
-    Case("numbers where text is expected (text in a CSV)", HEADER + TWO_GOOD_ROWS + b"neutral,0.7,123\npositive,0.7,4.5e6\n", kept=4),
-    Case("missing and blank texts", HEADER + TWO_GOOD_ROWS + b"neutral,0.7,\nneutral,0.7,   \n", kept=2, rejected={"missing_text": 2}),
-    Case("text that cleans to nothing", HEADER + TWO_GOOD_ROWS + "neutral,0.7,’¢_äŒÅ–\n".encode(), kept=2, rejected={"empty_after_cleaning": 1}),
-    Case("invalid confidences", HEADER + TWO_GOOD_ROWS + b"neutral,high,a\nneutral,1.5,b\nneutral,nan,c\n", kept=2, rejected={"invalid_confidence": 3}),
+    Case(
+        "numbers where text is expected (text in a CSV)",
+        HEADER + TWO_GOOD_ROWS + b"neutral,0.7,123\npositive,0.7,4.5e6\n",
+        kept=4,
+    ),
+    Case(
+        "missing and blank texts",
+        HEADER + TWO_GOOD_ROWS + b"neutral,0.7,\nneutral,0.7,   \n",
+        kept=2,
+        rejected={"missing_text": 2},
+    ),
+    Case(
+        "text that cleans to nothing",
+        HEADER + TWO_GOOD_ROWS + "neutral,0.7,’¢_äŒÅ–\n".encode(),
+        kept=2,
+        rejected={"empty_after_cleaning": 1},
+    ),
+    Case(
+        "invalid confidences",
+        HEADER + TWO_GOOD_ROWS + b"neutral,high,a\nneutral,1.5,b\nneutral,nan,c\n",
+        kept=2,
+        rejected={"invalid_confidence": 3},
+    ),
     Case(
         "wrong field counts",
         HEADER + TWO_GOOD_ROWS + b"neutral,0.7,a,b\nneutral\n",
@@ -184,7 +226,11 @@ CASES = [
     ),
     Case(
         "parquet, duplicate column names",
-        parquet(pa.Table.from_arrays([pa.array(["positive"]), pa.array(["a"]), pa.array(["b"])], names=["sentiment", "text", "text"])),
+        parquet(
+            pa.Table.from_arrays(
+                [pa.array(["positive"]), pa.array(["a"]), pa.array(["b"])], names=["sentiment", "text", "text"]
+            )
+        ),
         error=r"{file}: duplicate column names \['text'\]",
         file_name="raw.parquet",
     ),
@@ -202,7 +248,13 @@ CASES = [
     ),
     Case(
         "parquet, integer labels with a missing one",
-        parquet({"sentiment": pa.array([0, 1, None], pa.int64()), "confidence": [0.9, 0.8, 0.7], "text": ["good", "bad", "meh"]}),
+        parquet(
+            {
+                "sentiment": pa.array([0, 1, None], pa.int64()),
+                "confidence": [0.9, 0.8, 0.7],
+                "text": ["good", "bad", "meh"],
+            }
+        ),
         kept=2,
         rejected={"missing_label": 1},
         file_name="raw.parquet",
@@ -221,13 +273,33 @@ CASES = [
         rejected={"missing_label": 1, "missing_text": 1},
         file_name="raw.parquet",
     ),
+    Case(
+        "labels spelt otherwise past the gate",
+        HEADER + GATED.encode(),
+        error=r"{file}: 1 of 3 rows \(33.3%\) rejected as unknown_label, above the limit of 5.0%; "
+        r"the first is row 3 \(label ' negative '\).*",
+        parameters={"max_rejected_fraction": {}},
+    ),
+    Case(
+        "labels spelt otherwise, normalised",
+        HEADER + GATED.encode(),
+        kept=3,
+        parameters={"max_rejected_fraction": {}, "label_normalization": "strip"},
+    ),
+    Case(
+        "headerless and gzipped",
+        gzip.compress(TWO_GOOD_ROWS),
+        kept=2,
+        options={"column_names": ["sentiment", "confidence", "text"]},
+    ),
 ]
 
 
+# Tiny files reject large shares of their rows: the gates are tested on their own below.
+UNLIMITED = {reason: 1.0 for reason in REASONS}
 PARAMETERS = {
     "columns": {"text": "text", "label": "sentiment", "confidence": "confidence"},
-    "min_confidence": None,
-    "policy": {"urls": "replace", "mentions": "replace", "hashtags": "replace"},
+    "max_rejected_fraction": UNLIMITED,
 }
 
 
@@ -254,8 +326,10 @@ def test_bad_input_ends_in_one_line_or_in_rows_accounted_for(case, catalog_confi
     monkeypatch.chdir(tmp_path)  # the catalog's relative output paths land here
     catalog = DataCatalog.from_config(config)
     catalog["params:tweets.classes"] = MemoryDataset(list(case.classes))
-    catalog["params:tweets.data_processing"] = MemoryDataset(PARAMETERS)
-    stage = pipeline(data_processing.create_pipeline(), namespace="tweets")
+    catalog["params:tweets.data_processing"] = MemoryDataset(
+        TextProcessingParams.model_validate(PARAMETERS | case.parameters)
+    )
+    stage = pipeline(text_processing.create_pipeline(), namespace="tweets")
 
     if case.error is not None:
         with pytest.raises(Exception) as raised:
@@ -270,6 +344,7 @@ def test_bad_input_ends_in_one_line_or_in_rows_accounted_for(case, catalog_confi
     assert report["raw_rows"] == len(kept) + len(rejected)
 
 
+@pytest.mark.slow
 def test_kedro_run_on_a_bad_file_prints_one_line_and_no_traceback(tmp_path):
     root = make_small_project(tmp_path, rows=10)
     raw = root / "data" / "01_raw" / "tweets_sample.csv"

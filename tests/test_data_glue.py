@@ -20,12 +20,18 @@ def fake_glue_archive(train_rows: int) -> bytes:
 
 def test_glue_train_is_split_and_glue_dev_becomes_test(tmp_path):
     split_glue_sst2(fake_glue_archive(SST2_DEV_ROWS + 100), tmp_path)
-    frame = read_split_files(tmp_path, {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}, delimiter="\t", quoting=False)
+    frame = read_split_files(
+        tmp_path, {"train": "train.tsv", "validation": "dev.tsv", "test": "test.tsv"}, delimiter="\t", quoting=False
+    )
     assert frame["split"].value_counts().to_dict() == {"validation": SST2_DEV_ROWS, "train": 100, "test": 2}
     assert frame.loc[frame["split"] == "test", "sentence"].tolist() == ["a fine film ", "a dull one "]
     assert frame["sentence"].nunique() == len(frame)
 
 
 def test_offline_download_is_one_clear_error(tmp_path):
-    with pytest.raises(InputError, match=r"SST-2 files are missing and http://127\.0\.0\.1:9/SST-2\.zip could not be downloaded .*put train\.tsv, dev\.tsv, test\.tsv there by hand"):
+    with pytest.raises(
+        InputError,
+        match=r"SST-2 files are missing and http://127\.0\.0\.1:9/SST-2\.zip could not be downloaded "
+        r".*put train\.tsv, dev\.tsv, test\.tsv there by hand",
+    ):
         download_glue_sst2(tmp_path, url="http://127.0.0.1:9/SST-2.zip", timeout=5)

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from flaxline.data.split import stratified_split
+from flaxline.data.split import predefined_split, stratified_split
 from flaxline.errors import InputError
 
 
@@ -35,3 +35,19 @@ def test_bad_requests_are_refused():
         stratified_split(frame({"a": 10, "b": 2}), "label", 0.1, 0.1, 0)
     with pytest.raises(InputError, match="fractions"):
         stratified_split(frame({"a": 10, "b": 10}), "label", 0.5, 0.5, 0)
+
+
+def test_data_that_comes_split_keeps_its_splits_and_gets_a_validation_split_carved_from_train():
+    data = frame({"a": 60, "b": 40}).assign(split=["train"] * 80 + ["test"] * 20)
+    parts = predefined_split(data, "label", validation_fraction=0.25, seed=0)
+    assert [len(parts[name]) for name in ("train", "validation", "test")] == [60, 20, 20]
+    assert parts["test"]["row"].tolist() == list(range(80, 100))  # the shipped test split is untouched
+    assert sorted(pd.concat([parts["train"], parts["validation"]])["row"]) == list(range(80))
+    assert parts["validation"]["label"].value_counts().to_dict() == {
+        "a": 15,
+        "b": 5,
+    }  # stratified: 60 % / 40 % of train's 75 / 25
+    shipped = data.assign(split=["train"] * 70 + ["validation"] * 10 + ["test"] * 20)
+    assert len(predefined_split(shipped, "label", 0.25, 0)["validation"]) == 10
+    with pytest.raises(InputError, match="^column 'split': split 'test' has no rows$"):
+        predefined_split(data.assign(split="train"), "label", 0.25, 0)

@@ -1,3 +1,4 @@
+import dataclasses
 import shutil
 
 import jax
@@ -8,35 +9,40 @@ import pytest
 from flax import nnx
 
 from flaxline.engine.checkpoints import TrainingCheckpoints, remove_checkpoints, run_fingerprint
-from flaxline.engine.optim import build_optimizer
-from flaxline.engine.trainer import TrainingConfig, fit
-from flaxline.models import build_model
-from flaxline.models.serialization import model_to_bytes
-from tests.test_engine_trainer import toy_task
+from flaxline.engine.loop import ARRAYS, EarlyStopping, LoopState, NonFiniteGuard
+from flaxline.engine.optim import OptimizerSpec, build_optimizer
+from tests.test_engine import fit_with, lstm
 
 EPOCHS, STEPS = 3, 8  # 256 examples in batches of 32
 
 
 def train(checkpoint_dir=None, every_steps=3):
     """Dropout and bucketed batches, so RNG and data-order state both have to survive a restart."""
-    model = build_model("lstm", vocab_size=20, num_classes=2, embed_dim=8, hidden_dim=16, dropout=0.2, token_dropout=0.1)
-    config = TrainingConfig(epochs=EPOCHS, batch_size=32, patience=None, bucket_window_batches=2, progress_every_steps=5)
-    tx = build_optimizer("adam", 0.01, total_steps=EPOCHS * STEPS)
-    if checkpoint_dir is None:
-        history = fit(model, tx, toy_task(256, 0), toy_task(64, 1), config)
-    else:
-        checkpoints = TrainingCheckpoints(checkpoint_dir, every_steps=every_steps, keep=100)
-        history = fit(model, tx, toy_task(256, 0), toy_task(64, 1), config, checkpoints)
+    model = lstm(dropout=0.2, token_dropout=0.1)
+    tx = build_optimizer(OptimizerSpec(learning_rate=0.01), total_steps=EPOCHS * STEPS)
+    loop = {"epochs": EPOCHS, "patience": None, "bucket_window_batches": 2, "progress_every_steps": 5}
+    checkpoints = (
+        None if checkpoint_dir is None else TrainingCheckpoints(checkpoint_dir, every_steps=every_steps, keep=100)
+    )
+    history = fit_with(model, tx, loop, checkpoints=checkpoints)
+    if checkpoints is not None:
         checkpoints.close()
-    return model_to_bytes(model, {}), [(r["train_loss"], r["validation_loss"]) for r in history]
+    arrays = [np.asarray(leaf) for leaf in jax.tree.leaves(nnx.state(model, nnx.Param))]
+    return arrays, [(r["train_loss"], r["validation_loss"]) for r in history]
+
+
+def same(run, reference) -> bool:
+    (arrays, history), (reference_arrays, reference_history) = run, reference
+    return history == reference_history and all(
+        np.array_equal(a, b) for a, b in zip(arrays, reference_arrays, strict=True)
+    )
 
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     directory = tmp_path_factory.mktemp("checkpoints")
     reference = train()
-    with_checkpoints = train(directory)
-    assert with_checkpoints == reference  # writing checkpoints changes nothing
+    assert same(train(directory), reference)  # writing checkpoints changes nothing
     return directory, reference
 
 
@@ -55,7 +61,7 @@ def test_a_run_resumed_from_a_checkpoint_ends_byte_identical(uninterrupted, tmp_
     for path in crashed.iterdir():  # the run "died" right after writing the checkpoint of `resume_from`
         if path.name.isdigit() and int(path.name) > resume_from:
             shutil.rmtree(path)
-    assert train(crashed) == reference
+    assert same(train(crashed), reference)
 
 
 def test_a_half_written_checkpoint_is_ignored(uninterrupted, tmp_path):
@@ -70,32 +76,66 @@ def test_a_half_written_checkpoint_is_ignored(uninterrupted, tmp_path):
     reopened = TrainingCheckpoints(crashed)
     assert reopened.manager.latest_step() == 19
     reopened.close()
-    assert train(crashed) == reference
+    assert same(train(crashed), reference)
+
+
+def test_every_field_of_the_loop_state_survives_a_checkpoint(tmp_path):
+    """A new piece of loop state is checkpointed by being a field: each one, set away from its default, comes back."""
+    params = {"w": jnp.arange(3.0)}
+    state = LoopState(
+        params=params,
+        rest={"count": jnp.array(7)},
+        opt_state=(jnp.ones(2),),
+        best={"w": np.full(3, 2.0, np.float32)},
+        stopping=EarlyStopping("validation_accuracy", patience=4, min_delta=0.1, best_score=0.8, since_best=2),
+        guard=NonFiniteGuard(allowed=3, consecutive=1),
+        epoch=3,
+        steps_done=5,
+        epoch_rng=np.random.default_rng(9).bit_generator.state,
+        sums=[{"loss": np.float32(1.5), "count": np.float32(32.0)}],
+        history=[{"epoch": 1, "train_loss": 0.5}],
+    )
+    fresh = LoopState(params, {}, (), params, EarlyStopping("validation_loss", None), NonFiniteGuard(0))
+    assert all(
+        getattr(state, f.name) != getattr(fresh, f.name) for f in dataclasses.fields(LoopState) if f.metadata != ARRAYS
+    )
+    checkpoints = TrainingCheckpoints(tmp_path / "run")
+    checkpoints.save(1, state.arrays(), state.progress())
+    checkpoints.close()
+    restored = LoopState.restored(*TrainingCheckpoints(tmp_path / "run").restore_latest(state.arrays()))
+    for field in dataclasses.fields(LoopState):
+        mine, theirs = getattr(state, field.name), getattr(restored, field.name)
+        if field.metadata == ARRAYS:
+            assert jax.tree.all(jax.tree.map(lambda a, b: np.array_equal(a, b), mine, theirs)), field.name
+        else:
+            assert theirs == mine, field.name
 
 
 def test_run_fingerprint_follows_settings_and_data():
     arrays = {"ids": np.arange(6).reshape(2, 3), "labels": np.array([0, 1])}
-    same = run_fingerprint({"lr": 0.1, "epochs": 2}, {k: v.copy() for k, v in arrays.items()})
-    assert run_fingerprint({"epochs": 2, "lr": 0.1}, arrays) == same
-    assert run_fingerprint({"lr": 0.2, "epochs": 2}, arrays) != same
-    assert run_fingerprint({"lr": 0.1, "epochs": 2}, arrays | {"labels": np.array([1, 0])}) != same
+    same_run = run_fingerprint({"lr": 0.1, "epochs": 2}, {k: v.copy() for k, v in arrays.items()})
+    assert run_fingerprint({"epochs": 2, "lr": 0.1}, arrays) == same_run
+    assert run_fingerprint({"lr": 0.2, "epochs": 2}, arrays) != same_run
+    assert run_fingerprint({"lr": 0.1, "epochs": 2}, arrays | {"labels": np.array([1, 0])}) != same_run
 
 
 def test_divergence_leaves_the_last_good_checkpoint(tmp_path):
-    model = build_model("lstm", vocab_size=20, num_classes=2, embed_dim=8, hidden_dim=16)
+    model = lstm()
     # The 6th update is NaN: the parameters go bad one step before any loss could show it.
     tx = optax.sgd(lambda count: jnp.where(count < 5, 0.01, jnp.nan))
     checkpoints = TrainingCheckpoints(tmp_path, every_steps=1, keep=2)
     with pytest.raises(FloatingPointError, match=r"^training diverged: non-finite parameters after epoch 1, step 6;"):
-        fit(model, tx, toy_task(256, 0), toy_task(64, 1), TrainingConfig(epochs=2, batch_size=32, patience=None), checkpoints)
+        fit_with(model, tx, {"epochs": 2, "patience": None}, checkpoints=checkpoints)
     checkpoints.close()
-    params, rest = nnx.split(model, nnx.Param, ...)[1:]
     reopened = TrainingCheckpoints(tmp_path)
     assert reopened.manager.all_steps() == [4, 5]
-    arrays, loop = reopened.restore_latest({"state": (params, rest, tx.init(params)), "best": params})
+    _, params, rest = nnx.split(model, nnx.Param, ...)
+    arrays, progress = reopened.restore_latest(
+        {"params": params, "rest": rest, "opt_state": tx.init(params), "best": params}
+    )
     reopened.close()
-    assert loop["steps_done"] == 5
-    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(arrays["state"][0]))
+    assert progress["steps_done"] == 5
+    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(arrays["params"]))
 
 
 def test_removed_checkpoints_leave_nothing(tmp_path):

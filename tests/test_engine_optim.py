@@ -4,14 +4,23 @@ import numpy as np
 import optax
 import pytest
 
-from flaxline.engine.optim import averaged_parameters, build_optimizer, build_schedule, with_parameter_average
+from flaxline.engine.optim import (
+    OptimizerSpec,
+    averaged_parameters,
+    build_optimizer,
+    build_schedule,
+    with_parameter_average,
+)
 from flaxline.errors import InputError
 
 
 @pytest.mark.parametrize("name", ["sgd", "momentum", "adam", "adamw"])
 @pytest.mark.parametrize("schedule", ["constant", "warmup_cosine"])
 def test_every_optimizer_minimises_a_quadratic(name, schedule):
-    tx = build_optimizer(name, 0.1, total_steps=200, schedule=schedule, warmup_fraction=0.1, clip_global_norm=10.0)
+    spec = OptimizerSpec.model_validate(
+        {"name": name, "learning_rate": 0.1, "schedule": schedule, "warmup_fraction": 0.1, "clip_global_norm": 10.0}
+    )
+    tx = build_optimizer(spec, total_steps=200)
     params = {"w": jnp.array([3.0, -2.0])}
     state = tx.init(params)
     grad = jax.grad(lambda p: jnp.sum(p["w"] ** 2))
@@ -23,14 +32,25 @@ def test_every_optimizer_minimises_a_quadratic(name, schedule):
 
 def test_warmup_cosine_rises_then_falls_to_zero():
     schedule = build_schedule(1.0, "warmup_cosine", total_steps=100, warmup_fraction=0.1)
-    assert float(schedule(0)) == 0.0 and float(schedule(10)) == pytest.approx(1.0) and float(schedule(100)) == pytest.approx(0.0)
+    assert (
+        float(schedule(0)) == 0.0
+        and float(schedule(10)) == pytest.approx(1.0)
+        and float(schedule(100)) == pytest.approx(0.0)
+    )
 
 
-def test_unknown_names_are_refused():
-    with pytest.raises(InputError, match="unknown optimizer 'rmsprop'"):
-        build_optimizer("rmsprop", 0.1, total_steps=10)
-    with pytest.raises(InputError, match="unknown schedule 'step'"):
-        build_schedule(0.1, "step")
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"name": "rmsprop"}, "name: 'rmsprop' is not one of sgd, momentum, adam, adamw"),
+        ({"schedule": "step"}, "schedule: 'step' is not one of constant, warmup_cosine"),
+        ({"learning_rate": -0.1}, "learning_rate: must be positive, not -0.1"),
+        ({"lr": 0.1}, "unknown setting 'lr'; known: name, learning_rate, schedule"),
+    ],
+)
+def test_bad_settings_are_one_line_naming_the_key(settings, message):
+    with pytest.raises(InputError, match=f"^{message}"):
+        OptimizerSpec.model_validate(settings)
 
 
 def test_parameter_average_is_the_debiased_moving_average_of_the_trajectory():

@@ -8,7 +8,7 @@ def run_epochs(**kwargs):
         for epoch in (1, 2):
             progress.start_epoch(epoch)
             for step in range(1, 5):
-                progress.advance(step, 0.5, 0.75)
+                progress.advance(step, {"loss": 0.5, "accuracy": 0.75})
 
 
 def test_off_a_terminal_progress_is_periodic_log_lines(caplog, capsys):
@@ -23,5 +23,5 @@ def test_on_a_terminal_progress_is_a_bar(caplog, capsys, monkeypatch):
     with caplog.at_level(logging.INFO, logger="flaxline.engine.progress"):
         run_epochs(log_every_seconds=0.0)
     err = capsys.readouterr().err
-    assert "epoch 2/2" in err and "4/4" in err and "loss 0.5000 acc 0.7500" in err
+    assert "epoch 2/2" in err and "4/4" in err and "loss 0.5000 accuracy 0.7500" in err
     assert not caplog.messages

@@ -8,18 +8,20 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+pytestmark = pytest.mark.slow
+
 SCRIPT = textwrap.dedent(
     """
     import json, jax
-    from flaxline.engine.optim import build_optimizer
-    from flaxline.engine.trainer import TrainingConfig, fit
-    from flaxline.models import build_model
-    from tests.test_engine_trainer import toy_task
+    from flaxline.engine.train import train
+    from tests.test_engine import INPUTS, spec, toy_data
 
     def losses(data_parallel):
-        model = build_model("lstm", vocab_size=20, num_classes=2, embed_dim=8, hidden_dim=16, seed=0)
-        config = TrainingConfig(epochs=2, batch_size=32, seed=0, patience=None, eval_batch_size=64, data_parallel=data_parallel)
-        history = fit(model, build_optimizer("adam", 0.01, total_steps=16), toy_task(256, 0), toy_task(64, 1), config)
+        _, _, history = train(
+            spec(epochs=2, patience=None, eval_batch_size=64, data_parallel=data_parallel), toy_data(), INPUTS, 2
+        )
         return [[r["train_loss"], r["validation_loss"]] for r in history]
 
     print(json.dumps({"devices": jax.device_count(), "one": losses(False), "all": losses(True)}))
@@ -30,9 +32,11 @@ SCRIPT = textwrap.dedent(
 def test_data_parallel_training_matches_one_device():
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["devices"] == 8
-    for one, every in zip(result["one"], result["all"]):
+    for one, every in zip(result["one"], result["all"], strict=True):
         assert abs(one[0] - every[0]) < 1e-4 and abs(one[1] - every[1]) < 1e-4

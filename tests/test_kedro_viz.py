@@ -176,7 +176,9 @@ def test_viz_build_exports_the_default_pipeline_with_previews(small_project_run,
 
     log = tmp_path / "build.log"
     # `kedro viz build` reports its failures and still exits 0: what it wrote is what counts.
-    with process_group([*KEDRO, "viz", "build", "--include-previews"], log, cwd=small_project_run, env=viz_env) as build:
+    with process_group(
+        [*KEDRO, "viz", "build", "--include-previews"], log, cwd=small_project_run, env=viz_env
+    ) as build:
         build.wait(timeout=600)
     api = small_project_run / "build" / "api"
     assert (api / "main").is_file(), tail(log)

@@ -1,4 +1,5 @@
-"""MLflow tracking: a run in the `mlflow` environment is logged to a local SQLite store; other runs know nothing of MLflow."""
+"""MLflow tracking: a run in the `mlflow` environment is logged to a local SQLite store; other runs know nothing of
+MLflow."""
 
 from __future__ import annotations
 
@@ -13,12 +14,15 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT, default_pipeline_run, latest, make_small_project
 
+pytestmark = pytest.mark.slow
+
 # A tiny model; every batch as wide as the padded ids (length_multiple 128), so one shape is compiled.
 TRACKED_PARAMETERS = """
-tweets:
-  training:
-    model: {name: lstm, embed_dim: 8, hidden_dim: 8}
-    loop: {epochs: 2, batch_size: 64, patience: null, length_multiple: 128, bucket_window_batches: 0}
+tasks:
+  tweets:
+    training:
+      model: {name: lstm, embed_dim: 8, hidden_dim: 8}
+      loop: {epochs: 2, batch_size: 64, patience: null, length_multiple: 128, bucket_window_batches: 0}
 """
 
 
@@ -26,7 +30,7 @@ tweets:
 def tracked_run(tmp_path_factory):
     """The default pipeline on 300 real rows, run with the shipped `mlflow` environment."""
     root = make_small_project(tmp_path_factory.mktemp("tracked"), rows=300, env="mlflow")
-    (root / "conf" / "mlflow" / "parameters_training.yml").write_text(TRACKED_PARAMETERS)
+    (root / "conf" / "mlflow" / "parameters_tweets.yml").write_text(TRACKED_PARAMETERS)
     with default_pipeline_run(root, "mlflow"):
         yield root
     # kedro-mlflow exports the store and experiment for subprocesses; later tests' subprocesses need neither.
@@ -48,7 +52,9 @@ def test_parameters_epochs_metrics_and_model_are_logged(tracked_run, tmp_path):
     data = tracked_run / "data"
     history = pd.read_parquet(latest(data / "07_model_output/tweets/history.parquet"))
     logged = client.get_metric_history(run.info.run_id, "tweets.history.validation_loss")
-    assert sorted((metric.step, metric.value) for metric in logged) == list(zip(history["epoch"], history["validation_loss"]))
+    assert sorted((metric.step, metric.value) for metric in logged) == list(
+        zip(history["epoch"], history["validation_loss"], strict=True)
+    )
     assert len(logged) == 2
 
     metrics = json.loads(latest(data / "08_reporting/tweets/model_metrics.json").read_text())

@@ -9,7 +9,7 @@ from kedro.io import DatasetError
 from flaxline.datasets import FlaxModelDataset, NpzDataset, TokenizerDataset
 from flaxline.engine.checkpoints import TrainingCheckpoints
 from flaxline.errors import InputError
-from flaxline.models import build_model
+from tests.test_engine import lstm
 
 
 def exploit_bytes(marker):
@@ -38,7 +38,7 @@ def test_a_pickle_where_an_artifact_is_expected_is_refused_unexecuted(tmp_path, 
 
 
 def test_a_pickle_inside_a_checkpoint_is_refused_unexecuted(tmp_path):
-    model = build_model("lstm", vocab_size=20, num_classes=2, embed_dim=8, hidden_dim=8)
+    model = lstm()
     params = nnx.state(model, nnx.Param)
     checkpoints = TrainingCheckpoints(tmp_path / "run")
     checkpoints.save(7, {"params": params}, {"epoch": 1})
@@ -47,6 +47,8 @@ def test_a_pickle_inside_a_checkpoint_is_refused_unexecuted(tmp_path):
     for file in (tmp_path / "run" / "7").rglob("*"):
         if file.is_file():
             file.write_bytes(exploit_bytes(marker))
-    with pytest.raises(InputError, match=r"run/7: unreadable checkpoint \(.+\); delete the folder or set checkpoint.resume: false"):
+    with pytest.raises(
+        InputError, match=r"run/7: unreadable checkpoint \(.+\); delete the folder or set checkpoint.resume: false"
+    ):
         TrainingCheckpoints(tmp_path / "run").restore_latest({"params": params})
     assert not marker.exists()

@@ -11,6 +11,8 @@ from kedro.framework.startup import bootstrap_project
 
 from tests.conftest import make_small_project
 
+pytestmark = pytest.mark.slow
+
 WORDS = {"1": ["great", "moving", "funny", "superb"], "0": ["dull", "boring", "awful", "flat"]}
 NEUTRAL = ["the", "film", "a", "story", "is", "with", "cast", "plot"]
 
@@ -32,7 +34,8 @@ def test_sst2_runs_from_configuration_with_its_own_splits(tmp_path):
     root = make_small_project(tmp_path, rows=50)
     write_sst2(root / "data" / "01_raw" / "sst2")
     (root / "conf" / "test" / "parameters_sst2.yml").write_text(
-        "sst2:\n  training:\n    model: {name: lstm, embed_dim: 16, hidden_dim: 16}\n    optimizer: {learning_rate: 0.01}\n    loop: {epochs: 8}\n"
+        "tasks:\n  sst2:\n    training:\n      model: {name: lstm, embed_dim: 16, hidden_dim: 16}\n"
+        "      optimizer: {learning_rate: 0.01}\n      loop: {epochs: 8}\n"
     )
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)

@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from flaxline.text.subwords import character_ngrams, subword_table
 
@@ -20,7 +21,11 @@ def test_table_rows_hold_bucket_ids_then_zeros_and_special_tokens_none():
     assert (table[3] > 0).all() and table.max() < 50  # 36 n-grams: the 6 shortest are kept
 
 
+@pytest.mark.slow
 def test_the_same_buckets_in_every_process():
     code = "from flaxline.text.subwords import subword_table; print(subword_table(['warmly'], 1000, 8).tolist())"
-    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout for _ in range(2)}
+    runs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    }
     assert runs == {f"{subword_table(['warmly'], 1000, 8).tolist()}\n"}

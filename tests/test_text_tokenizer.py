@@ -59,6 +59,7 @@ def test_bpe_spells_unseen_words_from_known_pieces():
     assert lengths.tolist() == [5, 1] and UNK_ID not in ids[0, :5] and ids[1, 0] == UNK_ID
 
 
+@pytest.mark.slow
 def test_bpe_fitting_gives_the_same_tokenizer_in_every_process():
     # HF's trainers iterate Rust hash maps seeded per process: only another process shows a tie broken by chance.
     script = (

@@ -1,6 +1,5 @@
-"""Kedro hooks: every stage's parameters checked before the first node runs; one summary line per
-stage with its wall time; the running session's configuration; a training run's checkpoints
-deleted once its model is saved; MLflow tracking for the runs that ask for it."""
+"""Kedro hooks: one summary line per stage with its wall time; the running session's configuration;
+a training run's checkpoints deleted once its model is saved; MLflow tracking for the runs that ask for it."""
 
 from __future__ import annotations
 
@@ -15,46 +14,14 @@ from typing import Any, ClassVar
 from kedro.config import AbstractConfigLoader, MissingConfigException
 from kedro.framework.context import KedroContext
 from kedro.framework.hooks import hook_impl
-from kedro.io import CatalogProtocol
-from kedro.pipeline import Node, Pipeline
+from kedro.pipeline import Node
+from pydantic import BaseModel
 
-from flaxline.errors import InputError
 from flaxline.engine.checkpoints import remove_checkpoints
+from flaxline.errors import InputError
 from flaxline.models.serialization import ModelArtifact, model_to_bytes
-from flaxline.pipelines.evaluation.nodes import check_parameters as check_evaluation_parameters
-from flaxline.pipelines.features.nodes import check_parameters as check_features_parameters
-from flaxline.pipelines.training.nodes import check_parameters as check_training_parameters
 
 logger = logging.getLogger(__name__)
-
-
-# Stages whose mistakes would otherwise surface late: after data processing, or after training.
-STAGE_PARAMETER_CHECKS = {
-    "features": check_features_parameters,
-    "training": check_training_parameters,
-    "evaluation": check_evaluation_parameters,
-}
-
-
-class ParameterCheckHooks:
-    """Checks the parameters of every stage a run includes before its first node runs.
-
-    A typo in ``sst2.evaluation`` then ends the run at once, in one line naming the block
-    (``parameters 'sst2.evaluation': compute_dtype must be ...``), not after minutes of training.
-    """
-
-    # First, so that no other hook (kedro-mlflow starting a run) acts on a run that will not happen.
-    @hook_impl(tryfirst=True)
-    def before_pipeline_run(self, pipeline: Pipeline, catalog: CatalogProtocol) -> None:
-        for name in sorted(pipeline.inputs()):
-            block = name.removeprefix("params:")
-            check = STAGE_PARAMETER_CHECKS.get(block.rsplit(".", 1)[-1]) if block != name else None
-            if check is None:
-                continue
-            try:
-                check(catalog.load(name))
-            except InputError as error:
-                raise InputError(f"parameters '{block}': {error}") from None
 
 
 class SessionConfigHooks:
@@ -144,9 +111,10 @@ class MlflowTrackingHooks:
             ) from None
         # Kedro offers no public way to add a plugin's hooks to a session after it was created.
         hook_manager = context._hook_manager
-        if not hook_manager.is_registered(mlflow_hook):
-            mlflow_hook.after_context_created(context)  # registered now, it would miss this call
-            hook_manager.register(mlflow_hook)
+        if not any(isinstance(plugin, type(mlflow_hook)) for plugin in hook_manager.get_plugins()):
+            tracking_hook = typed_parameters_hook(type(mlflow_hook))()
+            tracking_hook.after_context_created(context)  # registered now, it would miss this call
+            hook_manager.register(tracking_hook)
 
     @hook_impl
     def after_dataset_saved(self, dataset_name: str, data: Any) -> None:
@@ -162,7 +130,11 @@ class MlflowTrackingHooks:
                 step = int(epoch.pop("epoch"))
                 mlflow.log_metrics({f"{dataset_name}.{key}": float(value) for key, value in epoch.items()}, step=step)
         elif name.endswith("_metrics"):
-            numbers = {key: value for key, value in data.items() if isinstance(value, (int, float)) and not isinstance(value, bool)}
+            numbers = {
+                key: value
+                for key, value in data.items()
+                if isinstance(value, (int, float)) and not isinstance(value, bool)
+            }
             mlflow.log_metrics({f"{dataset_name}.{key}": float(value) for key, value in numbers.items()})
             mlflow.log_dict(data, f"{task}/{name}.json")
         elif name == "model":
@@ -170,3 +142,21 @@ class MlflowTrackingHooks:
                 path = Path(folder) / "model.safetensors"
                 path.write_bytes(model_to_bytes(data.model, data.config))
                 mlflow.log_artifact(str(path), artifact_path=task)
+
+
+def typed_parameters_hook(mlflow_hook_class: type) -> type:
+    """kedro-mlflow's hook, logging typed parameter blocks as the nested mappings they were written as.
+
+    It flattens dicts only (``tweets.training.loop.epochs``); a pydantic block would be one long string.
+    """
+
+    class TypedParametersMlflowHook(mlflow_hook_class):
+        @hook_impl
+        def before_node_run(self, node: Node, catalog: Any, inputs: dict[str, Any], is_async: bool) -> None:
+            plain = {
+                name: value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+                for name, value in inputs.items()
+            }
+            super().before_node_run(node=node, catalog=catalog, inputs=plain, is_async=is_async)
+
+    return TypedParametersMlflowHook

@@ -1,15 +1,14 @@
 """Project pipelines: every stage of every declared task, each task under its own namespace.
 
-Tasks are declared in ``conf/base/parameters.yml`` under ``tasks``; each is the same set of
-stage pipelines under the namespace of its name, so its datasets (``tweets.clean``) come
-from the catalog's factories and its parameters from its block (``tweets.training``).
+Tasks are declared under ``tasks`` in the parameters (``conf/base/parameters_<task>.yml``), each
+with its kind (``flaxline.kinds``); a task is its kind's stage pipelines under the namespace of its
+name, so its datasets (``tweets.clean``) come from the catalog's factories and its parameters
+from its merged block (``tweets.training``).
 
-Registered names: ``__default__`` (every stage of the default tasks), each stage name
-(that stage of the default tasks), each task name (all its stages) and ``<task>.<stage>``.
-
-The stages are listed here rather than found with ``find_pipelines``: since Kedro 1.7
-``find_pipelines`` loads only the folders named by ``kedro run --pipelines``, and most of
-the names registered here (``tweets``, ``tweets.training``) are not folders.
+Registered names: ``__default__`` (every stage of the default tasks), each stage name (that stage
+of the default tasks), each task name (all its stages) and ``<task>.<stage>``. The stages are
+listed here rather than found with ``find_pipelines``: since Kedro 1.7 ``find_pipelines`` loads
+only the folders named by ``kedro run --pipelines``, and most names registered here are not folders.
 """
 
 from __future__ import annotations
@@ -22,19 +21,11 @@ from kedro.pipeline import Pipeline, pipeline
 from kedro.utils import find_kedro_project
 
 from flaxline.hooks import SessionConfigHooks
-from flaxline.pipelines import data_processing, evaluation, features, split, training
-
-STAGES = {
-    "data_processing": data_processing.create_pipeline,
-    "split": split.create_pipeline,
-    "features": features.create_pipeline,
-    "training": training.create_pipeline,
-    "evaluation": evaluation.create_pipeline,
-}
+from flaxline.kinds import KINDS
 
 
 def declared_tasks() -> dict[str, dict]:
-    """The ``tasks`` mapping of the running session's parameters.
+    """The ``tasks`` declarations of the running session's parameters.
 
     Those are the configuration of the context a session created last (``--conf-source``,
     ``--env``, ``--params``); before any session (``kedro registry list``), the project's
@@ -44,7 +35,9 @@ def declared_tasks() -> dict[str, dict]:
     if loader is None:
         project = find_kedro_project(Path.cwd()) or Path.cwd()
         loader = settings.CONFIG_LOADER_CLASS(
-            conf_source=str(project / settings.CONF_SOURCE), env=os.environ.get("KEDRO_ENV"), **settings.CONFIG_LOADER_ARGS
+            conf_source=str(project / settings.CONF_SOURCE),
+            env=os.environ.get("KEDRO_ENV"),
+            **settings.CONFIG_LOADER_ARGS,
         )
     tasks = loader["parameters"].get("tasks")
     if not tasks:
@@ -53,15 +46,18 @@ def declared_tasks() -> dict[str, dict]:
 
 
 def register_pipelines() -> dict[str, Pipeline]:
-    stages = {stage: create() for stage, create in STAGES.items()}
     registry: dict[str, Pipeline] = {}
     tasks = declared_tasks()
-    for task in tasks:
-        for stage in STAGES:
-            registry[f"{task}.{stage}"] = pipeline(stages[stage], namespace=task, tags=stage)
-        registry[task] = sum(registry[f"{task}.{stage}"] for stage in STAGES)
-    default_tasks = [task for task, spec in tasks.items() if (spec or {}).get("default", False)]
-    for stage in STAGES:
-        registry[stage] = sum(registry[f"{task}.{stage}"] for task in default_tasks)
-    registry["__default__"] = sum(registry[task] for task in default_tasks)
+    for task, declaration in tasks.items():
+        stages = KINDS[declaration["kind"]].stages
+        for stage, create in stages.items():
+            registry[f"{task}.{stage}"] = pipeline(create(), namespace=task, tags=stage)
+        registry[task] = sum((registry[f"{task}.{stage}"] for stage in stages), Pipeline([]))
+    default_tasks = [task for task, declaration in tasks.items() if declaration.get("default", False)]
+    stage_names = dict.fromkeys(stage for task in default_tasks for stage in KINDS[tasks[task]["kind"]].stages)
+    for stage in stage_names:
+        registry[stage] = sum(
+            (registry[f"{task}.{stage}"] for task in default_tasks if f"{task}.{stage}" in registry), Pipeline([])
+        )
+    registry["__default__"] = sum((registry[task] for task in default_tasks), Pipeline([]))
     return registry

@@ -1,21 +1,21 @@
-"""Project settings: the config loader knows where installed packages keep their data; MLflow tracking is opt-in."""
+"""Project settings: task parameters made whole from their kinds, data files of installed packages, MLflow tracking
+opt-in."""
 
-from kedro.config import OmegaConfigLoader
-
-from flaxline.hooks import CheckpointCleanupHooks, MlflowTrackingHooks, ParameterCheckHooks, SessionConfigHooks, StageTimingHooks
+from flaxline.config_loader import TaskConfigLoader
+from flaxline.hooks import CheckpointCleanupHooks, MlflowTrackingHooks, SessionConfigHooks, StageTimingHooks
 from flaxline.resources import distribution_file
 
-HOOKS = (SessionConfigHooks(), ParameterCheckHooks(), StageTimingHooks(), CheckpointCleanupHooks(), MlflowTrackingHooks())
+HOOKS = (SessionConfigHooks(), StageTimingHooks(), CheckpointCleanupHooks(), MlflowTrackingHooks())
 # Once installed, kedro-mlflow would track every run; MlflowTrackingHooks turns it on only for an
 # environment with an mlflow.yml. Kedro matches the name as the wheel's metadata spells it, which
 # changed between kedro-mlflow releases.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-mlflow", "kedro_mlflow")
 
-CONFIG_LOADER_CLASS = OmegaConfigLoader
+CONFIG_LOADER_CLASS = TaskConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
-    # An environment overrides single parameters (tweets.training.loop.epochs), not whole task blocks.
+    # An environment overrides single parameters (tasks.tweets.training.loop.epochs), not whole task blocks.
     "merge_strategy": {"parameters": "soft"},
     # kedro-mlflow's configuration, read by MlflowTrackingHooks to decide whether a run is tracked.
     "config_patterns": {"mlflow": ["mlflow*", "mlflow*/**"]},

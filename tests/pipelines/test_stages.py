@@ -1,5 +1,6 @@
-"""Each stage's real nodes run through Kedro's runner, one stage after the other, on the
-project's own catalog (factories and dataset classes) with a small raw sample made here."""
+"""Each stage's real nodes run through Kedro's runner, one stage after the other, on the project's
+own catalog (factories and dataset classes) with small raw data made here: a text task from a
+sample of the default corpus, and an image task from scikit-learn's digits."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ import pandas as pd
 import pytest
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
-from kedro.pipeline import pipeline
+from kedro.pipeline import Pipeline, pipeline
 from kedro.runner import SequentialRunner
+from kedro.validation.parameter_validator import ParameterValidator
 
+from flaxline.kinds import KINDS, task_parameters
 from flaxline.models.embedding import SUBWORD_WIDTH
 from flaxline.models.serialization import ModelArtifact
-from flaxline.pipelines import data_processing, evaluation, features, split, training
 from flaxline.settings import CONFIG_LOADER_ARGS
 from flaxline.text.subwords import subword_table
 from flaxline.text.tokenizer import vocabulary
@@ -25,99 +27,157 @@ CLASSES = ["negative", "neutral", "positive"]
 # The default task's word tokenizer, lstm and fp32 evaluation run in tests/test_default_run.py;
 # here the stages run with the other choices: BPE subwords, an ensemble of members with character
 # n-gram vectors, bf16 evaluation.
-PARAMETERS = {
+TEXT_TASK = {
+    "kind": "text_classification",
     "classes": CLASSES,
-    "data_processing": {
-        "columns": {"text": "text", "label": "sentiment", "confidence": "confidence"},
-        "min_confidence": None,
-        "policy": {"urls": "replace", "mentions": "replace", "hashtags": "replace"},
-    },
+    "data_processing": {"columns": {"text": "text", "label": "sentiment", "confidence": "confidence"}},
     "split": {"validation_fraction": 0.15, "test_fraction": 0.15, "seed": 0},
-    "features": {
-        "lowercase": True, "tokenizer_model": "bpe", "min_frequency": 2, "max_vocab_size": 400,
-        "length_quantile": 0.99, "length_multiple": 8, "max_length": 64,
-    },
+    "features": {"tokenizer_model": "bpe", "min_frequency": 2, "max_vocab_size": 400, "max_length": 64},
     "training": {
-        "model": {"name": "ensemble", "size": 2, "member": {"name": "lstm", "embed_dim": 8, "hidden_dim": 8, "subword_buckets": 256}},
-        "optimizer": {"name": "adam", "learning_rate": 0.01},
+        "model": {
+            "name": "ensemble",
+            "size": 2,
+            "member": {"name": "lstm", "embed_dim": 8, "hidden_dim": 8, "subword_buckets": 256},
+        },
+        "optimizer": {"learning_rate": 0.01},
         "loop": {"epochs": 2, "batch_size": 32},
+        "checkpoint": {"directory": None},
     },
     "evaluation": {"batch_size": 64, "compute_dtype": "bfloat16", "baseline": {"ngram_max": 1}},
+}
+IMAGE_TASK = {
+    "kind": "image_classification",
+    "classes": list(range(10)),
+    "training": {
+        "model": {"name": "cnn2d", "channels": [8], "dense_dim": 16, "augmentation": {"shift": 1.0}},
+        "optimizer": {"learning_rate": 0.01},
+        "loop": {"epochs": 3, "batch_size": 64},
+        "checkpoint": {"directory": None},
+    },
 }
 
 
 class TaskCatalog:
-    """The catalog seen through the task's namespace: ``load("clean")`` reads ``tweets.clean``."""
+    """The project's catalog seen through one task's namespace: ``load("clean")`` reads ``<task>.clean``."""
 
-    def __init__(self, catalog: DataCatalog):
-        self.catalog = catalog
+    def __init__(self, catalog: DataCatalog, task: str, declaration: dict):
+        self.catalog, self.task = catalog, task
+        stages = KINDS[declaration["kind"]].stages
+        self.stages = {name: pipeline(create(), namespace=task) for name, create in stages.items()}
+        parameters = {task: task_parameters(task, declaration, None)}
+        # As Kedro does before a run: each node's typed parameters validated and instantiated.
+        typed = ParameterValidator({"all": sum(self.stages.values(), Pipeline([]))}).validate_raw_params(parameters)
+        for name, value in typed[task].items():
+            catalog[f"params:{task}.{name}"] = MemoryDataset(value, copy_mode="assign")
 
     def load(self, name: str):
-        return self.catalog.load(f"tweets.{name}")
+        return self.catalog.load(f"{self.task}.{name}")
+
+    def run(self, stage: str) -> None:
+        SequentialRunner().run(self.stages[stage], self.catalog)
 
 
-def run(stage, catalog: TaskCatalog) -> None:
-    SequentialRunner().run(pipeline(stage, namespace="tweets"), catalog.catalog)
+def project_catalog(root, task: str, raw: dict, declaration: dict) -> TaskCatalog:
+    config = OmegaConfigLoader(conf_source=str(PROJECT_ROOT / "conf"), **CONFIG_LOADER_ARGS)["catalog"]
+    config[f"{task}.raw"] = raw
+    return TaskCatalog(DataCatalog.from_config(config), task, declaration)
 
 
 @pytest.fixture(scope="module")
-def catalog(tmp_path_factory):
-    root = tmp_path_factory.mktemp("stages")
+def text(tmp_path_factory):
+    root = tmp_path_factory.mktemp("text_stages")
     (root / "tweets.csv").write_bytes(corpus_sample_bytes(600, seed=1))
-    config = OmegaConfigLoader(conf_source=str(PROJECT_ROOT / "conf"), **CONFIG_LOADER_ARGS)["catalog"]
-    config["tweets.raw"]["filepath"] = str(root / "tweets.csv")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)  # the catalog's relative paths land in this folder
-        catalog = DataCatalog.from_config(config)
-        for name, value in PARAMETERS.items():
-            catalog[f"params:tweets.{name}"] = MemoryDataset(value)
-        yield TaskCatalog(catalog)
+        raw = {"type": "flaxline.datasets.DelimitedTextDataset", "filepath": str(root / "tweets.csv")}
+        yield project_catalog(root, "tweets", raw, TEXT_TASK)
 
 
-def test_data_processing_accounts_for_every_row(catalog):
-    run(data_processing.create_pipeline(), catalog)
-    clean, rejected, report = (catalog.load(name) for name in ("clean", "rejected", "cleaning_report"))
+def test_data_processing_accounts_for_every_row(text):
+    text.run("data_processing")
+    clean, rejected, report = (text.load(name) for name in ("clean", "rejected", "cleaning_report"))
     assert report["decoded_lines_by_encoding"]["mac_roman"] > 0
     assert len(clean) + len(rejected) == 600 == report["raw_rows"]
+    assert clean.equals(text.load("kept")) and report["limits"]["unknown_label"] == 0.05
     assert set(clean["label"]) == set(CLASSES)
     assert not clean["text"].str.contains("http").any()
 
 
-def test_split_is_stratified_and_complete(catalog):
-    run(split.create_pipeline(), catalog)
-    parts = [catalog.load(f"{name}_text") for name in ("train", "validation", "test")]
-    assert sum(map(len, parts)) == len(catalog.load("clean"))
-    assert len(pd.concat(parts)["row"].unique()) == len(catalog.load("clean"))
+def test_split_is_stratified_and_complete(text):
+    text.run("split")
+    parts = [text.load(f"{name}_rows") for name in ("train", "validation", "test")]
+    assert sum(map(len, parts)) == len(text.load("clean"))
+    assert len(pd.concat(parts)["row"].unique()) == len(text.load("clean"))
 
 
-def test_features_encode_every_split_with_the_train_tokenizer(catalog):
-    run(features.create_pipeline(), catalog)
-    encoding = catalog.load("encoding")
-    assert json.loads(catalog.load("tokenizer").to_str())["model"]["type"] == "BPE" and encoding["vocab_size"] <= 400
+def test_features_encode_every_split_with_the_train_tokenizer(text):
+    text.run("features")
+    encoding = text.load("encoding")
+    assert json.loads(text.load("tokenizer").to_str())["model"]["type"] == "BPE"
+    assert encoding["inputs"]["vocab_size"] <= 400 and encoding["inputs"]["vocabulary"] == vocabulary(
+        text.load("tokenizer")
+    )
     for name in ("train", "validation", "test"):
-        arrays = catalog.load(f"{name}_features")
-        assert arrays["ids"].shape == (len(catalog.load(f"{name}_text")), encoding["max_length"])
-        assert (arrays["lengths"] > 0).all() and arrays["ids"].max() < encoding["vocab_size"]
+        arrays = text.load(f"{name}_features")
+        assert arrays["ids"].shape == (len(text.load(f"{name}_rows")), encoding["max_length"])
+        assert (arrays["lengths"] > 0).all() and arrays["ids"].max() < encoding["inputs"]["vocab_size"]
 
 
-def test_training_returns_a_model_and_a_history(catalog):
-    run(training.create_pipeline(), catalog)
-    model = catalog.load("model")
-    assert isinstance(model, ModelArtifact) and model.config["vocab_size"] == catalog.load("encoding")["vocab_size"]
-    assert model.config["name"] == "ensemble" and len(model.model.members) == 2
+def test_training_returns_a_model_and_a_history(text):
+    text.run("training")
+    model = text.load("model")
+    assert (
+        isinstance(model, ModelArtifact)
+        and model.config.inputs.vocab_size == text.load("encoding")["inputs"]["vocab_size"]
+    )
+    assert model.config.model.name == "ensemble" and len(model.model.members) == 2
     # The saved model (loaded back by the catalog) carries each member's spelling of the tokenizer's vocabulary.
-    tokenizer = catalog.load("tokenizer")
-    expected = subword_table(vocabulary(tokenizer), 256, SUBWORD_WIDTH)
+    expected = subword_table(vocabulary(text.load("tokenizer")), 256, SUBWORD_WIDTH)
     for member in model.model.members:
         np.testing.assert_array_equal(member.embed.subword_table[...], expected)
-    assert catalog.load("history")["epoch"].tolist() == [1, 2]
+    assert text.load("history")["epoch"].tolist() == [1, 2]
 
 
-def test_evaluation_reports_network_and_baseline_side_by_side(catalog):
-    run(evaluation.create_pipeline(), catalog)
-    table = catalog.load("comparison")
+def test_evaluation_reports_network_and_baseline_side_by_side(text):
+    text.run("evaluation")
+    table = text.load("comparison")
     assert table["model"].tolist() == ["ensemble", "tfidf_logistic_regression"]
-    predictions = catalog.load("test_predictions")
+    predictions = text.load("test_predictions")
     probabilities = predictions[[f"probability_{c}" for c in CLASSES]].to_numpy()
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
-    assert catalog.load("model_metrics")["examples"] == len(catalog.load("test_text"))
+    assert predictions["text"].tolist() == text.load("test_rows")["text"].tolist()
+    assert text.load("model_metrics")["examples"] == len(text.load("test_rows"))
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    root = tmp_path_factory.mktemp("image_stages")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        yield project_catalog(root, "digits", {"type": "flaxline.datasets.SklearnDigitsDataset"}, IMAGE_TASK)
+
+
+def test_image_stages_clean_split_normalise_train_and_evaluate(images):
+    for stage in ("data_processing", "split", "features", "training", "evaluation"):
+        images.run(stage)
+    report = images.load("cleaning_report")
+    assert report["raw_rows"] == 1797 == report["kept_rows"] + report["rejected_rows"] and report["image_shape"] == [
+        8,
+        8,
+        1,
+    ]
+    train, test = images.load("train_rows"), images.load("test_rows")
+    assert len(train) + len(images.load("validation_rows")) + len(test) == report["kept_rows"]
+    encoding = images.load("encoding")
+    train_pixels = images.load("train_features")["images"]
+    assert train_pixels.dtype == np.uint8 and train_pixels.shape == (len(train), 8, 8, 1)
+    assert encoding["inputs"]["mean"] == pytest.approx([train_pixels.mean()]) and encoding["inputs"][
+        "std"
+    ] == pytest.approx([train_pixels.std()])
+    model = images.load("model")
+    assert model.config.model.name == "cnn2d" and tuple(model.config.inputs.shape) == (8, 8, 1)
+    metrics, baseline = images.load("model_metrics"), images.load("baseline_metrics")
+    assert metrics["examples"] == len(test) and metrics["accuracy"] > 0.5
+    assert baseline["model"]["name"] == "pixel_logistic_regression" and baseline["accuracy"] > 0.9
+    assert images.load("test_predictions")["row"].tolist() == test["row"].tolist()
+    assert images.catalog.exists("digits.misclassified_plot")

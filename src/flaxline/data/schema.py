@@ -36,6 +36,21 @@ def raw_schema(text_column: str, label_column: str, confidence_column: str | Non
     return pa.DataFrameSchema(columns, checks=[_HAS_ROWS])
 
 
+def image_schema() -> pa.DataFrameSchema:
+    """Raw image rows (``flaxline.images``): at least one; each image's pixels as bytes with their shape."""
+    columns = {
+        "row": pa.Column(int),
+        "label": pa.Column(
+            str, nullable=True, parsers=pa.Parser(_integer_labels_as_text), description="text or integers"
+        ),
+        "image": pa.Column(object, description="bytes"),
+        **{side: pa.Column(int) for side in ("height", "width", "channels")},
+        "source": pa.Column(str),
+        "read_error": pa.Column(str),
+    }
+    return pa.DataFrameSchema(columns, checks=[_HAS_ROWS])
+
+
 def trainable_schema(label_column: str) -> pa.DataFrameSchema:
     """The kept rows of a classification task: at least two classes among them."""
     return pa.DataFrameSchema(
@@ -47,7 +62,8 @@ def trainable_schema(label_column: str) -> pa.DataFrameSchema:
 
 
 def validate(frame: pd.DataFrame, schema: pa.DataFrameSchema, source: str) -> pd.DataFrame:
-    """Validate ``frame`` (and apply the schema's parsers); a failure becomes one ``InputError`` line that names ``source``."""
+    """Validate ``frame`` (and apply the schema's parsers); a failure becomes one ``InputError`` line that names
+    ``source``."""
     try:
         return schema.validate(frame)
     except SchemaError as error:
@@ -69,7 +85,10 @@ def _describe(error: SchemaError, frame: pd.DataFrame) -> str:
             first = error.failure_cases.iloc[0]
             row = frame.index.get_loc(first["index"]) + 1
             value = first["failure_case"]
-            return f"column {shown(column.name)} row {row}: {type(value).__name__} {shown(value)}; expected {column.description}"
+            return (
+                f"column {shown(column.name)} row {row}: {type(value).__name__} {shown(value)}; "
+                f"expected {column.description}"
+            )
         return f"column {shown(column.name)} holds {values.dtype} values; expected {column.description}"
     return str(error).splitlines()[0]
 

@@ -2,6 +2,16 @@
 
 from flaxline.datasets.artifacts import FlaxModelDataset, NpzDataset, TokenizerDataset
 from flaxline.datasets.delimited_text import DelimitedTextDataset
+from flaxline.datasets.images import IdxImageDataset, ImageFolderDataset, SklearnDigitsDataset
 from flaxline.datasets.raw_parquet import RawParquetDataset
 
-__all__ = ["DelimitedTextDataset", "FlaxModelDataset", "NpzDataset", "RawParquetDataset", "TokenizerDataset"]
+__all__ = [
+    "DelimitedTextDataset",
+    "FlaxModelDataset",
+    "IdxImageDataset",
+    "ImageFolderDataset",
+    "NpzDataset",
+    "RawParquetDataset",
+    "SklearnDigitsDataset",
+    "TokenizerDataset",
+]

@@ -18,7 +18,9 @@ class DelimitedTextDataset(RawDataset):
 
     ``filepath`` is one file, or, with ``splits`` (``{train: train.tsv, ...}``), the folder of
     data that comes already split; the frame then has a ``split`` column. ``download`` names a
-    downloader of ``flaxline.data.glue.DOWNLOADERS`` that fetches missing split files.
+    downloader of ``flaxline.data.glue.DOWNLOADERS`` that fetches missing split files. A file
+    may be compressed (gzip, bz2, xz or zip, told by its content); ``column_names`` names the
+    columns of files without a header row.
     """
 
     def __init__(
@@ -30,6 +32,7 @@ class DelimitedTextDataset(RawDataset):
         delimiter: str = ",",
         quoting: bool = True,
         fallback_encodings: list[str] | None = None,
+        column_names: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         if download is not None and download not in DOWNLOADERS:
@@ -37,10 +40,11 @@ class DelimitedTextDataset(RawDataset):
         self._filepath = filepath
         self._splits = dict(splits) if splits else None
         self._download = download
-        self._options = {
+        self._options: dict[str, Any] = {
             "delimiter": delimiter,
             "quoting": quoting,
             "fallback_encodings": tuple(fallback_encodings if fallback_encodings is not None else ["mac_roman"]),
+            "column_names": column_names,
         }
         self.metadata = metadata
 

@@ -1,13 +1,12 @@
-"""Batches of token-id arrays, trimmed to the longest sequence they hold.
+"""Batches: dicts of arrays cut from a split's arrays, in a seeded order, all of one size.
 
-A batch is cut to the longest length in it, rounded up to ``length_multiple``, so short
-sentences cost short recurrences while the number of compiled shapes stays small. The last
-partial batch is filled with weight-0 rows so that every batch has the same size.
-
-For training, ``bucketed_batches`` groups sentences of similar length: it takes the epoch's
-permutation window by window, sorts each window by length, cuts it into batches and shuffles
-the order of all batches, so little padding is computed while every example is still seen
-once per epoch in a seeded random order.
+The last partial batch is filled with weight-0 rows (``weights``), so that every batch has the
+same size. Sequence data (a split with ``lengths``) is cut to the longest sequence of each
+batch, rounded up to ``length_multiple``, in every per-token array (``token_arrays``, e.g.
+``ids``), so short sentences cost short recurrences while the number of compiled shapes stays
+small. For training, such data can be bucketed: the epoch's permutation is taken window by
+window, each window sorted by length and cut into batches, and the order of all batches
+shuffled, so little padding is computed while every example is still seen once per epoch.
 """
 
 from __future__ import annotations
@@ -17,25 +16,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from flaxline.errors import InputError
 
-@dataclass(frozen=True)
-class EncodedSplit:
-    """Token ids [N, L] (right-padded), lengths [N] and integer labels [N]."""
-
-    ids: np.ndarray
-    lengths: np.ndarray
-    labels: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.labels)
+Arrays = dict[str, np.ndarray]
 
 
-@dataclass(frozen=True)
-class Batch:
-    ids: np.ndarray
-    lengths: np.ndarray
-    labels: np.ndarray
-    weights: np.ndarray
+def example_count(arrays: Arrays) -> int:
+    """The number of rows every array of ``arrays`` has; one line naming the first that differs."""
+    sizes = {name: len(array) for name, array in arrays.items()}
+    first = next(iter(sizes.values()), 0)
+    for name, size in sizes.items():
+        if size != first:
+            raise InputError(f"array '{name}' has {size} rows, the others {first}")
+    return first
 
 
 def trimmed_width(longest: int, length_multiple: int, max_width: int) -> int:
@@ -47,7 +40,7 @@ def bucketed_batches(
 ) -> list[np.ndarray]:
     """Index arrays of batches of similar length, in a random order (see the module's docstring)."""
     window = window_batches * batch_size
-    batches = []
+    batches: list[np.ndarray] = []
     for start in range(0, len(order), window):
         part = order[start : start + window]
         part = part[np.argsort(lengths[part], kind="stable")]
@@ -59,24 +52,49 @@ def sequential_batches(order: np.ndarray, batch_size: int) -> list[np.ndarray]:
     return [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
 
 
-def iterate_batches(
-    data: EncodedSplit, batches: list[np.ndarray], batch_size: int, length_multiple: int = 8
-) -> Iterator[Batch]:
-    """Yield fixed-size batches of the given index arrays."""
-    for index in batches:
-        weights = np.ones(batch_size, dtype=np.float32)
-        if len(index) < batch_size:
-            weights[len(index) :] = 0.0
-            index = np.concatenate([index, np.full(batch_size - len(index), index[0], dtype=index.dtype)])
-        lengths = data.lengths[index]
-        width = trimmed_width(int(lengths.max()), length_multiple, data.ids.shape[1])
-        yield Batch(data.ids[index, :width], lengths, data.labels[index], weights)
+@dataclass(frozen=True)
+class Batching:
+    """How one split is cut into batches (see the module's docstring); windows apply to sequence data only."""
 
+    batch_size: int
+    token_arrays: tuple[str, ...] = ()
+    length_multiple: int = 8
+    window_batches: int = 0
 
-def steps_per_epoch(size: int, batch_size: int, window_batches: int | None = None) -> int:
-    """Batches per epoch: one partial batch per bucketing window at most."""
-    if not window_batches:
-        return -(-size // batch_size)
-    window = window_batches * batch_size
-    full_windows, rest = divmod(size, window)
-    return full_windows * window_batches + -(-rest // batch_size)
+    def epoch(self, arrays: Arrays, rng: np.random.Generator) -> list[np.ndarray]:
+        """The index arrays of one training epoch, drawn from ``rng``."""
+        order = rng.permutation(example_count(arrays))
+        if self.window_batches and "lengths" in arrays:
+            return bucketed_batches(arrays["lengths"], order, self.batch_size, self.window_batches, rng)
+        return sequential_batches(order, self.batch_size)
+
+    def in_length_order(self, arrays: Arrays) -> list[np.ndarray]:
+        """Every row once, shortest sequences first (input order for data without lengths), for inference."""
+        order = (
+            np.argsort(arrays["lengths"], kind="stable") if "lengths" in arrays else np.arange(example_count(arrays))
+        )
+        return sequential_batches(order, self.batch_size)
+
+    def steps(self, arrays: Arrays) -> int:
+        """Batches per epoch: one partial batch per bucketing window at most."""
+        size = example_count(arrays)
+        if not (self.window_batches and "lengths" in arrays):
+            return -(-size // self.batch_size)
+        window = self.window_batches * self.batch_size
+        full_windows, rest = divmod(size, window)
+        return full_windows * self.window_batches + -(-rest // self.batch_size)
+
+    def batches(self, arrays: Arrays, indices: list[np.ndarray]) -> Iterator[Arrays]:
+        """The batches of ``indices``, each of ``batch_size`` rows with their ``weights``."""
+        for index in indices:
+            weights = np.ones(self.batch_size, dtype=np.float32)
+            if len(index) < self.batch_size:
+                weights[len(index) :] = 0.0
+                index = np.concatenate([index, np.full(self.batch_size - len(index), index[0], dtype=index.dtype)])
+            batch = {name: array[index] for name, array in arrays.items()}
+            if self.token_arrays and "lengths" in arrays:
+                first = arrays[self.token_arrays[0]]
+                width = trimmed_width(int(batch["lengths"].max()), self.length_multiple, first.shape[1])
+                batch.update({name: batch[name][:, :width] for name in self.token_arrays})
+            batch["weights"] = weights
+            yield batch

@@ -1,9 +1,7 @@
 """Orbax checkpoints of a training run, so that a run that dies is resumed rather than restarted.
 
-A checkpoint holds the array state (parameters, other model state such as dropout RNG
-counters, optimizer state, the best parameters so far) and, as JSON, where the loop stands:
-epoch, step, the data-order RNG as it was when the epoch drew its order, the per-step sums of
-the epoch so far, the history and the early-stopping state. Nothing is pickled.
+A checkpoint holds a training loop's whole state (``flaxline.engine.loop.LoopState``): its
+arrays as one pytree, the rest as JSON. Nothing is pickled.
 
 Orbax writes each checkpoint into a temporary folder and renames it when complete, so a
 checkpoint cut short by a crash is never listed, and is never restored.
@@ -21,14 +19,29 @@ from typing import Any
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from pydantic import Field, NonNegativeInt, PositiveInt
 
+from flaxline.config import Settings
 from flaxline.errors import InputError
 
 logger = logging.getLogger(__name__)
 
 
 # Part of every fingerprint: a checkpoint written in another layout is never resumed. Change it with the layout.
-FORMAT = "flaxline.checkpoint/2"
+FORMAT = "flaxline.checkpoint/3"
+
+
+class CheckpointSpec(Settings):
+    """Where and how often a training run checkpoints, so that a run that dies continues where it stopped."""
+
+    directory: str | None = Field(
+        "data/06_models/checkpoints",
+        description="relative to the project; one folder per run fingerprint, deleted once the model is saved; "
+        "null: off",
+    )
+    every_steps: NonNegativeInt = Field(500, description="and at every epoch end (0: epoch ends only)")
+    keep: PositiveInt = 2
+    resume: bool = Field(True, description="false: start over even if a checkpoint of the same run exists")
 
 
 def run_fingerprint(settings: Any, arrays: dict[str, np.ndarray]) -> str:
@@ -97,7 +110,8 @@ class TrainingCheckpoints:
         except Exception as error:  # Orbax and TensorStore raise many types for a damaged folder
             first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
             raise InputError(
-                f"{self.directory / str(step)}: unreadable checkpoint ({first_line}); delete the folder or set checkpoint.resume: false"
+                f"{self.directory / str(step)}: unreadable checkpoint ({first_line}); "
+                "delete the folder or set checkpoint.resume: false"
             ) from None
         logger.info("resuming from the checkpoint of step %d in %s", step, self.directory)
         return restored["arrays"], restored["progress"]
@@ -108,3 +122,11 @@ class TrainingCheckpoints:
         self.manager.close()
 
 
+def open_run_checkpoints(spec: CheckpointSpec, root: Path, fingerprint: str) -> TrainingCheckpoints | None:
+    """The checkpoints of the run ``fingerprint`` names, under ``root / spec.directory``; None when off."""
+    if not spec.directory:
+        return None
+    directory = root / spec.directory / fingerprint
+    if not spec.resume:
+        shutil.rmtree(directory, ignore_errors=True)
+    return TrainingCheckpoints(directory, spec.every_steps, spec.keep)

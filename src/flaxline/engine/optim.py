@@ -1,50 +1,58 @@
-"""Optax optimizers built from configuration data."""
+"""Optax optimizers built from their settings."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import jax
 import optax
+from pydantic import Field, PositiveFloat, field_validator
 
-from flaxline.errors import InputError
+from flaxline.config import Settings
+
+
+class OptimizerSpec(Settings):
+    """The optimizer, its learning-rate schedule and gradient clipping."""
+
+    name: Literal["sgd", "momentum", "adam", "adamw"] = "adam"
+    learning_rate: float = 1e-3
+    schedule: Literal["constant", "warmup_cosine"] = Field(
+        "constant", description="warmup_cosine: linear warm-up over warmup_fraction of the steps, then cosine to 0"
+    )
+    warmup_fraction: float = Field(0.0, ge=0.0, le=1.0)
+    momentum: float = Field(0.9, ge=0.0, lt=1.0, description="momentum only")
+    weight_decay: float = Field(0.0, ge=0.0, description="adamw only")
+    clip_global_norm: PositiveFloat | None = Field(
+        None, description="clip gradients to this global norm; null: no clipping"
+    )
+
+    @field_validator("learning_rate")
+    @classmethod
+    def _not_negative(cls, rate: float) -> float:
+        if rate <= 0:  # NaN passes: it is how a diverging run is rehearsed
+            raise ValueError("must be positive")
+        return rate
 
 
 def build_schedule(learning_rate: float, name: str = "constant", total_steps: int = 1, warmup_fraction: float = 0.0):
-    """``constant`` or ``warmup_cosine`` (linear warm-up over ``warmup_fraction`` of the steps, then cosine to 0)."""
+    """``constant``, or ``warmup_cosine`` (linear warm-up over ``warmup_fraction`` of the steps, then cosine to 0)."""
     if name == "constant":
         return optax.constant_schedule(learning_rate)
-    if name == "warmup_cosine":
-        warmup = int(round(warmup_fraction * total_steps))
-        return optax.warmup_cosine_decay_schedule(0.0, learning_rate, warmup, max(total_steps, warmup + 1))
-    raise InputError(f"unknown schedule '{name}'; known schedules: constant, warmup_cosine")
+    warmup = int(round(warmup_fraction * total_steps))
+    return optax.warmup_cosine_decay_schedule(0.0, learning_rate, warmup, max(total_steps, warmup + 1))
 
 
-def build_optimizer(
-    name: str,
-    learning_rate: float,
-    *,
-    total_steps: int,
-    schedule: str = "constant",
-    warmup_fraction: float = 0.0,
-    momentum: float = 0.9,
-    weight_decay: float = 0.0,
-    clip_global_norm: float | None = None,
-) -> optax.GradientTransformation:
-    """``sgd``, ``momentum``, ``adam`` or ``adamw``, on a schedule, after optional global-norm clipping."""
-    rate = build_schedule(learning_rate, schedule, total_steps, warmup_fraction)
-    if name == "sgd":
-        optimizer = optax.sgd(rate)
-    elif name == "momentum":
-        optimizer = optax.sgd(rate, momentum=momentum)
-    elif name == "adam":
-        optimizer = optax.adam(rate)
-    elif name == "adamw":
-        optimizer = optax.adamw(rate, weight_decay=weight_decay)
-    else:
-        raise InputError(f"unknown optimizer '{name}'; known optimizers: sgd, momentum, adam, adamw")
-    if clip_global_norm:
-        return optax.chain(optax.clip_by_global_norm(clip_global_norm), optimizer)
+def build_optimizer(spec: OptimizerSpec, *, total_steps: int) -> optax.GradientTransformation:
+    """The optimizer ``spec`` names, on its schedule over ``total_steps``, after optional global-norm clipping."""
+    rate = build_schedule(spec.learning_rate, spec.schedule, total_steps, spec.warmup_fraction)
+    optimizer = {
+        "sgd": lambda: optax.sgd(rate),
+        "momentum": lambda: optax.sgd(rate, momentum=spec.momentum),
+        "adam": lambda: optax.adam(rate),
+        "adamw": lambda: optax.adamw(rate, weight_decay=spec.weight_decay),
+    }[spec.name]()
+    if spec.clip_global_norm:
+        return optax.chain(optax.clip_by_global_norm(spec.clip_global_norm), optimizer)
     return optimizer
 
 
@@ -73,5 +81,5 @@ def with_parameter_average(tx: optax.GradientTransformation, decay: float) -> op
 
 def averaged_parameters(state: AveragedState, decay: float):
     """The average of ``with_parameter_average``'s state, debiased as ``optax.ema`` does (no pull towards zero)."""
-    correction = 1.0 - decay ** state.average.count
+    correction = 1.0 - decay**state.average.count
     return jax.tree.map(lambda moment: moment / correction.astype(moment.dtype), state.average.ema)

@@ -10,7 +10,9 @@ from matplotlib.figure import Figure
 def confusion_matrix_figure(matrices: dict[str, list[list[int]]], class_names: list[str]) -> Figure:
     """One panel per model: counts, with each row's share as colour (rows are true classes)."""
     figure = Figure(figsize=(4.5 * len(matrices), 4.2), layout="constrained")
-    for axes, (model, matrix) in zip(figure.subplots(1, len(matrices), squeeze=False)[0], matrices.items()):
+    for axes, (model, matrix) in zip(
+        figure.subplots(1, len(matrices), squeeze=False)[0], matrices.items(), strict=True
+    ):
         counts = np.asarray(matrix)
         shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
         axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
@@ -18,8 +20,13 @@ def confusion_matrix_figure(matrices: dict[str, list[list[int]]], class_names: l
             colour = "white" if shares[row, column] > 0.5 else "black"
             axes.text(column, row, str(count), ha="center", va="center", color=colour)
         axes.set(
-            xticks=range(len(class_names)), yticks=range(len(class_names)), xticklabels=class_names,
-            yticklabels=class_names, xlabel="predicted", ylabel="true", title=model,
+            xticks=range(len(class_names)),
+            yticks=range(len(class_names)),
+            xticklabels=class_names,
+            yticklabels=class_names,
+            xlabel="predicted",
+            ylabel="true",
+            title=model,
         )
     return figure
 
@@ -33,4 +40,28 @@ def learning_curves_figure(history: pd.DataFrame) -> Figure:
             axes.plot(history["epoch"], history[f"{split}_{metric}"], marker="o", label=split)
         axes.set(xlabel="epoch", ylabel=metric, title=metric)
         axes.legend()
+    return figure
+
+
+def misclassified_images_figure(
+    images: np.ndarray, predictions: pd.DataFrame, class_names: list[str], count: int = 24
+) -> Figure:
+    """The ``count`` most confident mistakes: each image with its true class, the predicted one and its probability."""
+    probability = predictions[[f"probability_{name}" for name in class_names]].to_numpy().max(axis=1)
+    wrong = np.flatnonzero(predictions["label"].to_numpy() != predictions["predicted"].to_numpy())
+    shown = wrong[np.argsort(-probability[wrong], kind="stable")][:count]
+    columns = 8
+    rows = max(1, -(-len(shown) // columns))
+    figure = Figure(figsize=(1.6 * columns, 1.9 * rows), layout="constrained")
+    for axes in figure.subplots(rows, columns, squeeze=False).ravel():
+        axes.set_axis_off()
+    # The grid is filled row by row, so its last row may hold fewer images than axes: the extra axes stay blank.
+    for axes, index in zip(figure.axes, shown, strict=False):
+        image = images[index]
+        axes.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray_r" if image.shape[-1] == 1 else None)
+        axes.set_title(
+            f"{predictions['label'].iloc[index]} → {predictions['predicted'].iloc[index]}\n{probability[index]:.2f}",
+            fontsize=8,
+        )
+    figure.suptitle(f"{len(wrong)} of {len(predictions)} test images misclassified; the most confident mistakes")
     return figure

@@ -15,7 +15,12 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def classification_metrics(labels: np.ndarray, predicted: np.ndarray, class_names: list[str]) -> dict:
     """scikit-learn's classification report (per class, macro, weighted) plus accuracy and macro-F1."""
     report = classification_report(
-        labels, predicted, labels=list(range(len(class_names))), target_names=class_names, output_dict=True, zero_division=0
+        labels,
+        predicted,
+        labels=list(range(len(class_names))),
+        target_names=class_names,
+        output_dict=True,
+        zero_division=0,
     )
     return {
         "accuracy": float(report.pop("accuracy")),
@@ -27,15 +32,14 @@ def classification_metrics(labels: np.ndarray, predicted: np.ndarray, class_name
     }
 
 
-def predictions_frame(texts: pd.Series, labels: np.ndarray, probabilities: np.ndarray, class_names: list[str]) -> pd.DataFrame:
-    """One row per example: text, true and predicted class, and each class's probability."""
-    frame = pd.DataFrame(
-        {
-            "text": texts.to_numpy(),
-            "label": np.asarray(class_names)[labels],
-            "predicted": np.asarray(class_names)[probabilities.argmax(axis=1)],
-        }
-    )
+def predictions_frame(
+    rows: pd.DataFrame, labels: np.ndarray, probabilities: np.ndarray, class_names: list[str]
+) -> pd.DataFrame:
+    """One row per example: the split's columns that say which example it is (all but the pixels),
+    the true and the predicted class, and each class's probability."""
+    frame = rows.drop(columns=["image", "label"], errors="ignore").reset_index(drop=True)
+    frame["label"] = np.asarray(class_names)[labels]
+    frame["predicted"] = np.asarray(class_names)[probabilities.argmax(axis=1)]
     for index, name in enumerate(class_names):
         frame[f"probability_{name}"] = probabilities[:, index]
     return frame

@@ -1,46 +1,84 @@
-"""The model zoo, chosen by name: ``build_model(name, vocab_size=..., num_classes=..., seed=..., **hyper)``.
+"""The model zoo, chosen by name:
+``build_model(ModelConfig(model={"name": "lstm", ...}, inputs=..., num_classes=...))``.
 
-A model is an ``nnx.Module`` mapping (token ids [B, L], lengths [B]) to logits [B, C]; while
-training, an ``ensemble`` returns its members' logits stacked [members, B, C] instead.
+A model maps a batch (a dict of arrays) to logits [B, C]; while training, an ``ensemble``
+returns its members' logits stacked [members, B, C] instead, and ``training_loss`` gives it the
+loss that trains each member on its own. Each model's settings class lives beside it; a new
+model is a module, a line in ``MODELS`` and its settings in the two unions below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Annotated
 
 from flax import nnx
+from pydantic import Field
 
+from flaxline.config import Settings
 from flaxline.errors import InputError
-from flaxline.models.bilstm_attention import BiLSTMAttentionClassifier
-from flaxline.models.cnn import CNNClassifier
-from flaxline.models.embedding import attach_subwords
-from flaxline.models.ensemble import Ensemble
-from flaxline.models.lstm import LSTMClassifier
-from flaxline.models.transformer import TransformerClassifier
+from flaxline.losses import LossFn
+from flaxline.models.base import ImageInputs, ModelInputs, TokenInputs, ZooModel
+from flaxline.models.bilstm_attention import BiLSTMAttentionClassifier, BiLSTMAttentionSpec
+from flaxline.models.cnn import CNNClassifier, CNNSpec
+from flaxline.models.cnn2d import CNN2DClassifier, CNN2DSpec
+from flaxline.models.ensemble import Ensemble, EnsembleSpec, ensemble_loss
+from flaxline.models.lstm import LSTMClassifier, LSTMSpec
+from flaxline.models.resnet import ResNetClassifier, ResNetSpec
+from flaxline.models.transformer import TransformerClassifier, TransformerSpec
 
-MODELS: dict[str, type[nnx.Module]] = {
+MODELS: dict[str, type[ZooModel]] = {
     "lstm": LSTMClassifier,
     "bilstm_attention": BiLSTMAttentionClassifier,
     "transformer": TransformerClassifier,
     "cnn": CNNClassifier,
+    "cnn2d": CNN2DClassifier,
+    "resnet": ResNetClassifier,
     "ensemble": Ensemble,
 }
 
+MemberSpec = Annotated[
+    LSTMSpec | BiLSTMAttentionSpec | TransformerSpec | CNNSpec | CNN2DSpec | ResNetSpec, Field(discriminator="name")
+]
+ModelSpec = Annotated[
+    LSTMSpec | BiLSTMAttentionSpec | TransformerSpec | CNNSpec | CNN2DSpec | ResNetSpec | EnsembleSpec,
+    Field(discriminator="name"),
+]
+EnsembleSpec.model_rebuild(_types_namespace={"MemberSpec": MemberSpec})
 
-def build_model(
-    name: str, *, vocab_size: int, num_classes: int, seed: int = 0, vocabulary: Sequence[str] | None = None, **hyperparameters
-) -> nnx.Module:
-    """Instantiate the model registered as ``name``.
 
-    ``vocabulary`` (the tokens in id order) spells the tokens for models with ``subword_buckets``;
-    a model loaded from a file gets its subword table from there instead.
-    """
-    if name not in MODELS:
-        raise InputError(f"unknown model '{name}'; known models: {', '.join(sorted(MODELS))}")
-    try:
-        model = MODELS[name](vocab_size, num_classes, rngs=nnx.Rngs(seed), **hyperparameters)
-        if vocabulary is not None:
-            attach_subwords(model, vocabulary)
-    except (TypeError, ValueError) as error:
-        raise InputError(f"model '{name}': {error}") from None
-    return model
+class ModelConfig(Settings):
+    """Everything that rebuilds a model: its settings, the inputs it reads, its outputs and its initialisation seed."""
+
+    model: ModelSpec
+    inputs: ModelInputs
+    num_classes: int = Field(ge=2)
+    seed: int = 0
+
+
+def build_model(config: ModelConfig) -> ZooModel:
+    """Instantiate the model ``config`` describes, initialised from its seed."""
+    reads = MODELS[
+        config.model.member.name if isinstance(config.model, EnsembleSpec) else config.model.name
+    ].inputs_type
+    if not isinstance(config.inputs, reads):
+        reads_type, given = reads.model_fields["type"].default, config.inputs.type
+        raise InputError(f"model '{config.model.name}' reads {reads_type}, but this task's inputs are {given}")
+    return MODELS[config.model.name](config.model, config.inputs, config.num_classes, rngs=nnx.Rngs(config.seed))
+
+
+def training_loss(model: nnx.Module, loss: LossFn) -> LossFn:
+    """The loss the train step minimises for ``model``: ``loss`` itself, or for an ensemble its members' losses."""
+    return ensemble_loss(loss) if isinstance(model, Ensemble) else loss
+
+
+__all__ = [
+    "MODELS",
+    "ImageInputs",
+    "ModelConfig",
+    "ModelInputs",
+    "ModelSpec",
+    "TokenInputs",
+    "ZooModel",
+    "build_model",
+    "training_loss",
+]

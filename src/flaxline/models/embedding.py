@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from typing import Annotated
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import nnx
+from pydantic import AfterValidator, Field
 
+from flaxline.models.base import TokenInputs
 from flaxline.text.subwords import subword_table
 
 SUBWORD_WIDTH = 24  # n-grams kept per token: every 3- to 5-gram of a word of up to 9 characters
@@ -21,7 +23,7 @@ class Constant(nnx.Variable):
 class SubwordEmbed(nnx.Embed):
     """``nnx.Embed`` plus, for each token, the mean of its hashed character n-grams' vectors (fastText).
 
-    The token → n-gram buckets table comes from the vocabulary's spelling (``attach_subwords``)
+    The token → n-gram buckets table comes from the vocabulary's spelling (``token_embedding``)
     and is saved with the model, so a loaded model needs no tokenizer to embed.
     """
 
@@ -31,7 +33,8 @@ class SubwordEmbed(nnx.Embed):
         self.subwords = nnx.Embed(buckets, features, embedding_init=nnx.initializers.normal(0.02), rngs=rngs)
         self.subword_table = Constant(jnp.zeros((num_embeddings, SUBWORD_WIDTH), jnp.int32))
 
-    def __call__(self, ids: jax.Array) -> jax.Array:
+    # Narrower than nnx.Embed.__call__ (no out_sharding): the models call it with ids only.
+    def __call__(self, ids: jax.Array) -> jax.Array:  # type: ignore[override]
         return super().__call__(ids) + self._subword_mean(self.subword_table[...][ids])
 
     def vectors(self) -> jax.Array:
@@ -44,13 +47,33 @@ class SubwordEmbed(nnx.Embed):
         return total / jnp.maximum(jnp.sum(present, axis=-2), 1).astype(total.dtype)
 
 
-def token_embedding(vocab_size: int, features: int, subword_buckets: int, rngs: nnx.Rngs) -> nnx.Embed:
-    """A plain ``nnx.Embed``, or with ``subword_buckets`` > 0 a ``SubwordEmbed`` with that many n-gram buckets."""
-    if not isinstance(subword_buckets, int) or subword_buckets < 0 or subword_buckets == 1:
-        raise ValueError(f"subword_buckets must be 0 (off) or an integer of at least 2, not {subword_buckets!r}")
-    if subword_buckets:
-        return SubwordEmbed(vocab_size, features, buckets=subword_buckets, rngs=rngs)
-    return nnx.Embed(vocab_size, features, rngs=rngs)
+def _off_or_at_least_two(buckets: int) -> int:
+    if buckets < 0 or buckets == 1:
+        raise ValueError("must be 0 (off) or at least 2")
+    return buckets
+
+
+SubwordBuckets = Annotated[
+    int,
+    AfterValidator(_off_or_at_least_two),
+    Field(
+        description="> 0: each token's vector also averages its character 3- to 5-grams' (fastText), "
+        "hashed into this many buckets"
+    ),
+]
+
+
+def token_embedding(inputs: TokenInputs, features: int, subword_buckets: int, rngs: nnx.Rngs) -> nnx.Embed:
+    """A plain ``nnx.Embed``, or with ``subword_buckets`` > 0 a ``SubwordEmbed`` spelled from ``inputs.vocabulary``.
+
+    Without a vocabulary (a model about to be loaded from a file) the subword table stays empty.
+    """
+    if not subword_buckets:
+        return nnx.Embed(inputs.vocab_size, features, rngs=rngs)
+    embed = SubwordEmbed(inputs.vocab_size, features, buckets=subword_buckets, rngs=rngs)
+    if inputs.vocabulary is not None:
+        embed.subword_table[...] = jnp.asarray(_cached_table(inputs.vocabulary, subword_buckets))
+    return embed
 
 
 def token_vectors(embed: nnx.Embed) -> jax.Array:
@@ -58,14 +81,7 @@ def token_vectors(embed: nnx.Embed) -> jax.Array:
     return embed.vectors() if isinstance(embed, SubwordEmbed) else embed.embedding[...]
 
 
-def attach_subwords(model: nnx.Module, vocabulary: Sequence[str]) -> None:
-    """Fill every ``SubwordEmbed`` of ``model`` (ensemble members too) from the spelling of ``vocabulary`` (token per id)."""
-    tables: dict[int, np.ndarray] = {}  # members of an ensemble share one computation per bucket count
-    for _, module in nnx.iter_modules(model):
-        if isinstance(module, SubwordEmbed):
-            if len(vocabulary) != module.num_embeddings:
-                raise ValueError(f"vocabulary of {len(vocabulary)} tokens for an embedding of {module.num_embeddings}")
-            if module.buckets not in tables:
-                tables[module.buckets] = subword_table(vocabulary, module.buckets, SUBWORD_WIDTH)
-            # A device array of its own per member: the train step donates each buffer once.
-            module.subword_table[...] = jnp.asarray(tables[module.buckets])
+@functools.lru_cache(maxsize=4)
+def _cached_table(vocabulary: tuple[str, ...], buckets: int):
+    # The members of an ensemble share one computation; each still gets its own device buffer.
+    return subword_table(vocabulary, buckets, SUBWORD_WIDTH)

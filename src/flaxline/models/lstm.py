@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
+from pydantic import Field, PositiveInt
 
-from flaxline.models.embedding import token_embedding, token_vectors
-from flaxline.models.pooling import POOLINGS, masked_max, masked_mean
+from flaxline.config import Settings
+from flaxline.models.base import TokenInputs, ZooModel
+from flaxline.models.embedding import SubwordBuckets, token_embedding, token_vectors
+from flaxline.models.pooling import masked_max, masked_mean
 
 
 def _matmul(inputs: jax.Array, kernel: jax.Array) -> jax.Array:
@@ -48,6 +53,7 @@ class LSTMLayer(nnx.Module):
         """
         kernel, bias = self.kernel[...], self.bias[...]
         if projected is None:
+            assert inputs is not None, "inputs or projected"
             sequence = inputs
 
             def gates_of(step_input, hidden):
@@ -76,38 +82,37 @@ class LSTMLayer(nnx.Module):
         return last_hidden, states.swapaxes(0, 1)
 
 
-class LSTMClassifier(nnx.Module):
+class LSTMSpec(Settings):
+    """Embedding → LSTM → Dense: the reference model."""
+
+    name: Literal["lstm"] = "lstm"
+    embed_dim: PositiveInt = 128
+    hidden_dim: PositiveInt = 256
+    dropout: float = Field(0.0, ge=0.0, lt=1.0, description="on the pooled state, before the classifier")
+    token_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="share of whole token vectors zeroed while training")
+    pooling: Literal["last", "mean", "max"] = Field(
+        "last",
+        description="what the classifier sees: the state at the last real token, or the mean or max of the states",
+    )
+    unroll: PositiveInt = Field(1, description="time steps per compiled loop iteration")
+    subword_buckets: SubwordBuckets = 0
+
+
+class LSTMClassifier(ZooModel):
     """Classifies a padded sequence from its LSTM states.
 
-    ``pooling`` picks what the classifier sees: ``last`` (the state at the last real token,
-    the reference model), or the ``mean`` or ``max`` of the states over the real tokens.
-    ``lengths`` stops the recurrence at each sequence's end and masks the pooling, so
-    padding never changes the logits.
+    ``lengths`` stops the recurrence at each sequence's end and masks the pooling, so padding
+    never changes the logits.
     """
 
-    def __init__(
-        self,
-        vocab_size: int,
-        num_classes: int,
-        *,
-        embed_dim: int = 128,
-        hidden_dim: int = 256,
-        dropout: float = 0.0,
-        token_dropout: float = 0.0,
-        pooling: str = "last",
-        unroll: int = 1,
-        subword_buckets: int = 0,
-        rngs: nnx.Rngs,
-    ):
-        if pooling not in POOLINGS:
-            raise ValueError(f"pooling must be one of {', '.join(POOLINGS)}, not {pooling!r}")
-        self.pooling = pooling
-        self.embed = token_embedding(vocab_size, embed_dim, subword_buckets, rngs)
+    def __init__(self, spec: LSTMSpec, inputs: TokenInputs, num_classes: int, *, rngs: nnx.Rngs):
+        self.pooling = spec.pooling
+        self.embed = token_embedding(inputs, spec.embed_dim, spec.subword_buckets, rngs)
         # Zeroes whole token vectors while training: a word-dropout regulariser for small corpora.
-        self.token_dropout = nnx.Dropout(token_dropout, broadcast_dims=(-1,), rngs=rngs)
-        self.lstm = LSTMLayer(embed_dim, hidden_dim, unroll=unroll, rngs=rngs)
-        self.dropout = nnx.Dropout(dropout, rngs=rngs)
-        self.head = nnx.Linear(hidden_dim, num_classes, rngs=rngs)
+        self.token_dropout = nnx.Dropout(spec.token_dropout, broadcast_dims=(-1,), rngs=rngs)
+        self.lstm = LSTMLayer(spec.embed_dim, spec.hidden_dim, unroll=spec.unroll, rngs=rngs)
+        self.dropout = nnx.Dropout(spec.dropout, rngs=rngs)
+        self.head = nnx.Linear(spec.hidden_dim, num_classes, rngs=rngs)
         self.projection_table: nnx.Variable | None = nnx.data(None)
 
     def for_inference(self) -> LSTMClassifier:
@@ -121,7 +126,8 @@ class LSTMClassifier(nnx.Module):
         model.projection_table = nnx.data(nnx.Variable(model.lstm.project(token_vectors(model.embed))))
         return model
 
-    def __call__(self, ids: jax.Array, lengths: jax.Array) -> jax.Array:
+    def __call__(self, batch: dict[str, jax.Array]) -> jax.Array:
+        ids, lengths = batch["ids"], batch["lengths"]
         if self.projection_table is not None:
             last_hidden, states = self.lstm(None, lengths, projected=self.projection_table[...][ids])
         else:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-POOLINGS = ("last", "mean", "max")
-
 
 def real_positions(lengths: jax.Array, width: int) -> jax.Array:
     """[B, L, 1] mask: 1 where a position holds a real token."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import jax
 import numpy as np
@@ -19,39 +18,39 @@ from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save as save_tensors
 
 from flaxline.errors import InputError
-from flaxline.models import build_model
+from flaxline.models import ModelConfig, ZooModel, build_model
 from flaxline.models.embedding import Constant
 
-FORMAT = "flaxline.model/1"
+FORMAT = "flaxline.model/2"
 # What a file holds: the learnt parameters and the arrays a model is built with (a subword table).
 SAVED = (nnx.Param, Constant)
 
 
 @dataclass
 class ModelArtifact:
-    """A trained model with the configuration that rebuilds it (``name`` plus keyword arguments).
+    """A trained model with the configuration that rebuilds it.
 
     ``checkpoint_folder`` holds the checkpoints of the run that trained it, if any, kept until
     the model is saved (never saved itself).
     """
 
-    model: nnx.Module
-    config: dict[str, Any]
+    model: ZooModel
+    config: ModelConfig
     checkpoint_folder: Path | None = None
 
 
-def model_to_bytes(model: nnx.Module, config: dict[str, Any]) -> bytes:
-    """Serialise ``model``'s parameters (and constants) and the ``config`` that rebuilds it (``name`` plus kwargs)."""
+def model_to_bytes(model: nnx.Module, config: ModelConfig) -> bytes:
+    """Serialise ``model``'s parameters (and constants) and the ``config`` that rebuilds it."""
     tensors = {
         ".".join(map(str, path)): np.asarray(jax.device_get(value))
         for path, value in nnx.to_flat_state(nnx.state(model, SAVED))
     }
     # One metadata key: safetensors writes a map of several in varying order, and files must be byte-identical.
-    metadata = {"flaxline": json.dumps({"format": FORMAT, "config": config}, sort_keys=True)}
+    metadata = {"flaxline": json.dumps({"format": FORMAT, "config": config.model_dump(mode="json")}, sort_keys=True)}
     return save_tensors(dict(sorted(tensors.items())), metadata=metadata)
 
 
-def model_from_bytes(data: bytes, source: str) -> tuple[nnx.Module, dict[str, Any]]:
+def model_from_bytes(data: bytes, source: str) -> tuple[ZooModel, ModelConfig]:
     """Rebuild a model saved by ``model_to_bytes``; ``source`` names the file in errors."""
     header = _read_header(data, source)
     try:
@@ -60,25 +59,31 @@ def model_from_bytes(data: bytes, source: str) -> tuple[nnx.Module, dict[str, An
         raise InputError(f"{source}: a safetensors file but not a flaxline model (no 'flaxline' metadata)") from None
     if not isinstance(description, dict) or description.get("format") != FORMAT:
         raise InputError(f"{source}: not a {FORMAT} file")
-    config = description["config"]
+    try:
+        config = ModelConfig.model_validate(description["config"])
+    except InputError as error:
+        raise InputError(f"{source}: model configuration: {error}") from None
     try:
         tensors = load_tensors(data)
     except SafetensorError as error:
         raise InputError(f"{source}: corrupt model file ({error})") from None
-    model = nnx.eval_shape(lambda: build_model(**config))
-    expected = dict(nnx.to_flat_state(nnx.state(model, SAVED)))
-    expected = {".".join(map(str, path)): value for path, value in expected.items()}
+    model = nnx.eval_shape(lambda: build_model(config))
+    flat = dict(nnx.to_flat_state(nnx.state(model, SAVED)))
+    expected = {".".join(map(str, path)): value for path, value in flat.items()}
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))
     if missing or unexpected:
-        raise InputError(f"{source}: tensors do not match model '{config['name']}' (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise InputError(
+            f"{source}: tensors do not match model '{config.model.name}' "
+            f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
     for name, variable in expected.items():
         if tensors[name].shape != variable.shape or tensors[name].dtype != variable.dtype:
             raise InputError(
                 f"{source}: tensor '{name}' is {tensors[name].dtype}{list(tensors[name].shape)} "
                 f"but the config expects {variable.dtype}{list(variable.shape)}"
             )
-    model = build_model(**config)
+    model = build_model(config)
     state = nnx.state(model, SAVED)
     nnx.replace_by_pure_dict(state, jax.device_put(_nest(tensors)))
     nnx.update(model, state)

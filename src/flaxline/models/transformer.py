@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
+from pydantic import Field, PositiveInt, model_validator
 
-from flaxline.models.embedding import token_embedding
+from flaxline.config import Settings
+from flaxline.models.base import TokenInputs, ZooModel
+from flaxline.models.embedding import SubwordBuckets, token_embedding
 from flaxline.models.pooling import masked_mean, real_positions
 
 
@@ -26,43 +31,48 @@ class EncoderBlock(nnx.Module):
         return x + self.dropout(self.mlp_out(nnx.gelu(self.mlp_in(self.mlp_norm(x)))))
 
 
-class TransformerClassifier(nnx.Module):
-    """Token + learned position embeddings → pre-LN encoder blocks → final LN → mean or CLS pooling → logits.
+class TransformerSpec(Settings):
+    """Token + learned position embeddings → pre-LN encoder blocks → final LN → mean or CLS pooling → logits."""
 
-    Padding positions are masked as attention keys and left out of the pooling.
-    """
+    name: Literal["transformer"] = "transformer"
+    dim: PositiveInt = 128
+    heads: PositiveInt = 4
+    layers: PositiveInt = 2
+    mlp_dim: PositiveInt = 256
+    max_length: PositiveInt = Field(128, description="the longest sequence it embeds positions for")
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    pooling: Literal["mean", "cls"] = Field("mean", description="mean over real tokens, or a learned [CLS] vector")
+    subword_buckets: SubwordBuckets = 0
 
-    def __init__(
-        self,
-        vocab_size: int,
-        num_classes: int,
-        *,
-        dim: int = 128,
-        heads: int = 4,
-        layers: int = 2,
-        mlp_dim: int = 256,
-        max_length: int = 128,
-        dropout: float = 0.1,
-        pooling: str = "mean",
-        subword_buckets: int = 0,
-        rngs: nnx.Rngs,
-    ):
-        if pooling not in ("mean", "cls"):
-            raise ValueError(f"pooling must be mean or cls, not {pooling!r}")
-        self.pooling = pooling
-        self.embed = token_embedding(vocab_size, dim, subword_buckets, rngs)
-        self.positions = nnx.Embed(max_length + 1, dim, rngs=rngs)
+    @model_validator(mode="after")
+    def _heads_divide_dim(self) -> TransformerSpec:
+        if self.dim % self.heads:
+            raise ValueError(f"dim {self.dim} does not split into {self.heads} heads")
+        return self
+
+
+class TransformerClassifier(ZooModel):
+    """Padding positions are masked as attention keys and left out of the pooling."""
+
+    def __init__(self, spec: TransformerSpec, inputs: TokenInputs, num_classes: int, *, rngs: nnx.Rngs):
+        dim = spec.dim
+        self.pooling = spec.pooling
+        self.embed = token_embedding(inputs, dim, spec.subword_buckets, rngs)
+        self.positions = nnx.Embed(spec.max_length + 1, dim, rngs=rngs)
         self.cls = nnx.Param(jax.random.normal(rngs.params(), (dim,)) * 0.02)
-        self.blocks = nnx.List([EncoderBlock(dim, heads, mlp_dim, dropout, rngs=rngs) for _ in range(layers)])
+        self.blocks = nnx.List(
+            [EncoderBlock(dim, spec.heads, spec.mlp_dim, spec.dropout, rngs=rngs) for _ in range(spec.layers)]
+        )
         self.final_norm = nnx.LayerNorm(dim, rngs=rngs)
-        self.dropout = nnx.Dropout(dropout, rngs=rngs)
+        self.dropout = nnx.Dropout(spec.dropout, rngs=rngs)
         self.head = nnx.Linear(dim, num_classes, rngs=rngs)
 
-    def __call__(self, ids: jax.Array, lengths: jax.Array) -> jax.Array:
-        batch, width = ids.shape
+    def __call__(self, batch: dict[str, jax.Array]) -> jax.Array:
+        ids, lengths = batch["ids"], batch["lengths"]
+        batch_size, width = ids.shape
         x = self.embed(ids)
         if self.pooling == "cls":
-            x = jnp.concatenate([jnp.broadcast_to(self.cls[...], (batch, 1, x.shape[-1])), x], axis=1)
+            x = jnp.concatenate([jnp.broadcast_to(self.cls[...], (batch_size, 1, x.shape[-1])), x], axis=1)
             lengths, width = lengths + 1, width + 1
         x = self.dropout(x + self.positions(jnp.arange(width))[None])
         real = real_positions(lengths, width)[..., 0]

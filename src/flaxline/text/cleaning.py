@@ -4,11 +4,12 @@ Policy for corruption that cannot be undone. Some texts went through several wro
 decodings, with unmappable bytes replaced by ``_`` (``GoogleÕ¢_ŠÎ_†¢s`` for *Google's*); no
 decoder gets the original back. A *mojibake run* is a stretch of two or more characters
 from the high half of Latin-1, cp1252 or Mac Roman, possibly joined by ``_`` (or one
-such character between underscores). Each run is
-first given to ``ftfy``; when that yields plausible text (lowercase Latin letters,
-punctuation, emoji; never two accented letters in a row) the run is repaired. A run that ``ftfy`` leaves as it is and that is
-plausible already (``é’`` in ``café’s``) is kept. Any other run is unrecoverable: every such run observed in the
-default corpus stood for a curly apostrophe or quote or for an emoji, so a run between two
+such character between underscores). Each run is first given to ``ftfy``; when that
+yields plausible text (lowercase Latin letters, punctuation, emoji; never two accented
+letters in a row) the run is repaired. A run that ``ftfy`` leaves as it is and that is
+plausible already (``é’`` in ``café’s``) is kept. Any other run is unrecoverable: every
+such run observed in the default corpus stood for a curly apostrophe or quote or for an
+emoji, so a run between two
 letters becomes an apostrophe and any other run becomes a space. The counts of repaired
 and replaced runs are returned so that the stage can report them.
 """

@@ -64,21 +64,20 @@ def fit_tokenizer(
     """
     check_tokenizer_settings(pre_tokenizer, model, max_vocab_size)
     normalizer = _normalizer(lowercase)
-    pre_tokenizer = PRE_TOKENIZERS[pre_tokenizer]()
+    splitter = PRE_TOKENIZERS[pre_tokenizer]()
     if model == "bpe":
         tokenizer = Tokenizer(BPE(unk_token=UNK_TOKEN, fuse_unk=True))
-        tokenizer.normalizer, tokenizer.pre_tokenizer = normalizer, pre_tokenizer
+        tokenizer.normalizer, tokenizer.pre_tokenizer = normalizer, splitter
+        assert max_vocab_size is not None  # check_tokenizer_settings refuses bpe without it
         trainer = BpeTrainer(
-            vocab_size=max_vocab_size, min_frequency=min_frequency, special_tokens=[PAD_TOKEN, UNK_TOKEN],
+            vocab_size=max_vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=[PAD_TOKEN, UNK_TOKEN],
             show_progress=False,
         )
         tokenizer.train_from_iterator(texts, trainer)
         return tokenizer
-    counts = Counter(
-        token
-        for text in texts
-        for token, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text))
-    )
+    counts = Counter(token for text in texts for token, _ in splitter.pre_tokenize_str(normalizer.normalize_str(text)))
     ranked = sorted((item for item in counts.items() if item[1] >= min_frequency), key=lambda kv: (-kv[1], kv[0]))
     if max_vocab_size is not None:
         ranked = ranked[: max_vocab_size - 2]
@@ -86,7 +85,7 @@ def fit_tokenizer(
     vocab.update({token: index for index, (token, _) in enumerate(ranked, start=2)})
     tokenizer = Tokenizer(WordLevel(vocab, unk_token=UNK_TOKEN))
     tokenizer.normalizer = normalizer
-    tokenizer.pre_tokenizer = pre_tokenizer
+    tokenizer.pre_tokenizer = splitter
     return tokenizer
 
 

@@ -1,4 +1,4 @@
-"""Evaluating the network and the TF-IDF baseline on the test split, side by side."""
+"""Evaluating the network and its scikit-learn baseline on the test split, side by side, for any task kind."""
 
 from .pipeline import create_pipeline
 

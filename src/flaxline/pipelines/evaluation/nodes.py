@@ -7,10 +7,13 @@ import logging
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from pydantic import Field, PositiveInt
 
-from flaxline.engine.trainer import predict_logits, resolve_compute_dtype
-from flaxline.errors import check_known_settings, check_settings, require_settings
-from flaxline.evaluation.baseline import fit_tfidf_logistic_regression
+from flaxline.config import Settings
+from flaxline.data.labels import label_indices
+from flaxline.engine.batching import Batching
+from flaxline.engine.inference import ComputeDtype, predict
+from flaxline.evaluation.baselines import BaselineSpec, fit_baseline
 from flaxline.evaluation.figures import confusion_matrix_figure, learning_curves_figure
 from flaxline.evaluation.metrics import classification_metrics, comparison_table, predictions_frame, softmax
 from flaxline.models.serialization import ModelArtifact
@@ -18,36 +21,44 @@ from flaxline.models.serialization import ModelArtifact
 logger = logging.getLogger(__name__)
 
 
+class EvaluationParams(Settings):
+    """The test-split report of the network and of its baseline."""
+
+    batch_size: PositiveInt = 256
+    compute_dtype: ComputeDtype = Field(
+        "float32", description="bfloat16: parameters rounded to bf16 (the lstm: bf16 products, fp32 gates and state)"
+    )
+    baseline: BaselineSpec = Field(
+        description="the scikit-learn model beside the network, trained on the same training split"
+    )
+
+
 def evaluate_model(
-    model: ModelArtifact, test_features: dict[str, np.ndarray], test_text: pd.DataFrame, classes: list[str], parameters: dict
+    model: ModelArtifact,
+    test_features: dict[str, np.ndarray],
+    test_rows: pd.DataFrame,
+    encoding: dict,
+    classes: list[str],
+    parameters: EvaluationParams,
 ) -> tuple[dict, pd.DataFrame]:
     """The network's classification report on the test split, and its predictions with class probabilities."""
-    compute_dtype = parameters.get("compute_dtype", "float32")
-    logits = predict_logits(model.model, test_features["ids"], test_features["lengths"], parameters["batch_size"], compute_dtype=compute_dtype)
-    probabilities = softmax(logits)
+    batching = Batching(parameters.batch_size, tuple(encoding.get("token_arrays", ())))
+    probabilities = softmax(predict(model.model, test_features, batching, parameters.compute_dtype))
     labels = test_features["labels"]
     metrics = classification_metrics(labels, probabilities.argmax(axis=1), list(classes))
-    metrics["model"] = model.config
-    metrics["compute_dtype"] = compute_dtype
-    return metrics, predictions_frame(test_text["text"], labels, probabilities, list(classes))
+    metrics["model"] = model.config.model.model_dump(mode="json")
+    metrics["compute_dtype"] = parameters.compute_dtype
+    return metrics, predictions_frame(test_rows, labels, probabilities, list(classes))
 
 
-def evaluate_baseline(train_text: pd.DataFrame, test_text: pd.DataFrame, classes: list[str], parameters: dict) -> dict:
-    """Train the TF-IDF + logistic-regression baseline on the same training split; its report on the test split."""
-    index = {name: position for position, name in enumerate(classes)}
-    baseline = fit_tfidf_logistic_regression(train_text["text"], train_text["label"].map(index).to_numpy(), **parameters["baseline"])
-    predicted = baseline.predict(list(test_text["text"]))
-    metrics = classification_metrics(test_text["label"].map(index).to_numpy(), predicted, list(classes))
-    metrics["model"] = {"name": "tfidf_logistic_regression", **parameters["baseline"]}
+def evaluate_baseline(
+    train_rows: pd.DataFrame, test_rows: pd.DataFrame, classes: list[str], parameters: EvaluationParams
+) -> dict:
+    """Train the baseline on the same training split; its report on the test split."""
+    baseline = fit_baseline(parameters.baseline, train_rows, label_indices(train_rows, classes))
+    metrics = classification_metrics(label_indices(test_rows, classes), baseline.predict(test_rows), list(classes))
+    metrics["model"] = parameters.baseline.model_dump(mode="json")
     return metrics
-
-
-def check_parameters(parameters: dict) -> None:
-    """Raise the one-line error this stage would raise for ``parameters``, before any model is trained or read."""
-    check_known_settings(parameters, ("batch_size", "compute_dtype", "baseline"))
-    require_settings(parameters, ("batch_size", "baseline"))
-    resolve_compute_dtype(parameters.get("compute_dtype", "float32"))
-    check_settings(fit_tfidf_logistic_regression, parameters["baseline"], "baseline", passed_by_code=("texts", "labels"))
 
 
 def compare_models(

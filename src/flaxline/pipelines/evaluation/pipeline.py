@@ -8,13 +8,13 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 evaluate_model,
-                inputs=["model", "test_features", "test_text", "params:classes", "params:evaluation"],
+                inputs=["model", "test_features", "test_rows", "encoding", "params:classes", "params:evaluation"],
                 outputs=["model_metrics", "test_predictions"],
                 name="evaluate_model",
             ),
             node(
                 evaluate_baseline,
-                inputs=["train_text", "test_text", "params:classes", "params:evaluation"],
+                inputs=["train_rows", "test_rows", "params:classes", "params:evaluation"],
                 outputs="baseline_metrics",
                 name="evaluate_baseline",
             ),

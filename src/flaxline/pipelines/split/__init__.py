@@ -1,4 +1,4 @@
-"""Stratified train / validation / test split."""
+"""Train / validation / test rows: stratified, or the data's own splits (validation carved from train when missing)."""
 
 from .pipeline import create_pipeline
 

@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pandas as pd
+from pydantic import Field
 
+from flaxline.config import Settings
 from flaxline.data.split import predefined_split, stratified_split
-from flaxline.errors import InputError
 
 
-def split_data(clean: pd.DataFrame, parameters: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Train, validation and test frames: ``stratified`` (fractions and seed from parameters) or ``predefined``."""
-    strategy = parameters.get("strategy", "stratified")
-    if strategy == "predefined":
-        parts = predefined_split(clean)
-    elif strategy == "stratified":
-        parts = stratified_split(
-            clean, "label", parameters["validation_fraction"], parameters["test_fraction"], parameters["seed"]
-        )
+class SplitParams(Settings):
+    """How the clean rows become train, validation and test."""
+
+    strategy: Literal["auto", "stratified", "predefined"] = Field(
+        "auto",
+        description="predefined: the data's own split column; auto: predefined when the data has one, else stratified",
+    )
+    validation_fraction: float = Field(
+        0.1, gt=0.0, lt=1.0, description="also the share of train carved out when the data brings no validation split"
+    )
+    test_fraction: float = Field(0.1, gt=0.0, lt=1.0)
+    seed: int = 42
+
+
+def split_rows(clean: pd.DataFrame, parameters: SplitParams) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Train, validation and test rows, each stratified by label unless the data came split."""
+    predefined = parameters.strategy == "predefined" or (parameters.strategy == "auto" and "split" in clean)
+    if predefined:
+        parts = predefined_split(clean, "label", parameters.validation_fraction, parameters.seed)
     else:
-        raise InputError(f"unknown split strategy '{strategy}'; known: stratified, predefined")
+        parts = stratified_split(
+            clean, "label", parameters.validation_fraction, parameters.test_fraction, parameters.seed
+        )
     return parts["train"], parts["validation"], parts["test"]

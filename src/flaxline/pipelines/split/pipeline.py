@@ -1,16 +1,16 @@
 from kedro.pipeline import Pipeline, node, pipeline
 
-from flaxline.pipelines.split.nodes import split_data
+from flaxline.pipelines.split.nodes import split_rows
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
             node(
-                split_data,
+                split_rows,
                 inputs=["clean", "params:split"],
-                outputs=["train_text", "validation_text", "test_text"],
-                name="split_data",
+                outputs=["train_rows", "validation_rows", "test_rows"],
+                name="split_rows",
             )
         ]
     )

@@ -1,4 +1,4 @@
-"""Training a model of the zoo with the generic engine."""
+"""Training a model of the zoo with the engine, for any task kind."""
 
 from .pipeline import create_pipeline
 

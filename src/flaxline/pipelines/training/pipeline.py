@@ -8,7 +8,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 train_model,
-                inputs=["train_features", "validation_features", "tokenizer", "params:classes", "params:training"],
+                inputs=["train_features", "validation_features", "encoding", "params:classes", "params:training"],
                 outputs=["model", "history"],
                 name="train_model",
             )

@@ -1,0 +1,65 @@
+"""Forward passes in batches, and the compute dtype they run in.
+
+``compute_dtype`` bfloat16 rounds the floating-point parameters to bf16 for the forward pass
+(gradients flow back through the cast to the fp32 parameters); the ``lstm`` model then
+multiplies in bf16 but keeps its gates and cell state in fp32.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import nnx
+
+from flaxline.engine.batching import Arrays, Batching
+
+if TYPE_CHECKING:
+    from flaxline.models.base import ZooModel
+
+ComputeDtype = Literal["float32", "bfloat16", "float16"]
+
+
+def in_dtype(model: nnx.Module, graphdef: nnx.GraphDef, dtype) -> nnx.Module:
+    """``model`` with its floating-point parameters cast to ``dtype`` (gradients flow back through the cast)."""
+    if dtype == jnp.float32:
+        return model
+    # nnx.split is typed as returning tuple[GraphDef, State, *tuple[State, ...]]: mypy will not unpack it
+    _, params, rest = nnx.split(model, nnx.Param, ...)  # type: ignore[misc]
+    cast = jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, params)
+    return nnx.merge(graphdef, cast, rest)
+
+
+def make_forward(graphdef: nnx.GraphDef, compute_dtype: str = "float32"):
+    """A compiled forward pass: (params, rest, batch) → float32 logits."""
+    dtype = jnp.dtype(compute_dtype)
+
+    def forward(params, rest, batch):
+        return in_dtype(nnx.merge(graphdef, params, rest), graphdef, dtype)(batch).astype(jnp.float32)
+
+    return jax.jit(forward)
+
+
+def batched_outputs(forward, params, rest, arrays: Arrays, batching: Batching, place=None) -> np.ndarray:
+    """``forward``'s outputs for every row, computed in batches of similar length, returned in input order.
+
+    ``place`` puts each batch where the parameters are (see ``engine.sharding``).
+    """
+    place = place or (lambda batch: batch)
+    indices = batching.in_length_order(arrays)
+    outputs = [forward(params, rest, place(batch)) for batch in batching.batches(arrays, indices)]
+    order = np.concatenate(indices)
+    computed = np.concatenate(jax.device_get(outputs))[: len(order)]
+    result = np.empty_like(computed)
+    result[order] = computed
+    return result
+
+
+def predict(model: ZooModel, arrays: Arrays, batching: Batching, compute_dtype: str = "float32") -> np.ndarray:
+    """Logits of ``model``'s inference copy (evaluation mode) for every row of ``arrays``."""
+    model = model.for_inference()
+    # Arrays loaded from files are numpy: put them on the device once, not at every call.
+    graphdef, params, rest = jax.device_put(nnx.split(model, nnx.Param, ...))
+    return batched_outputs(make_forward(graphdef, compute_dtype), params, rest, arrays, batching)

@@ -1,0 +1,1 @@
+"""Image data: readers, cleaning, augmentation."""

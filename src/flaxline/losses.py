@@ -1,0 +1,75 @@
+"""Losses, chosen by name: each maps (model outputs, batch) to the objective and per-example metrics.
+
+A loss is ``loss(outputs, batch) -> (objective, metrics)``: ``objective`` is the scalar the train
+step minimises (padding rows, ``batch["weights"] == 0``, left out), ``metrics`` a dict of
+per-example values (always ``loss``) that the step sums, weighted by ``batch["weights"]``, for
+the history and for early stopping. ``DIRECTIONS`` says which way each metric is better.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from pydantic import Field
+
+from flaxline.config import Settings
+
+Batch = dict[str, jax.Array]
+LossFn = Callable[[jax.Array, Batch], tuple[jax.Array, dict[str, jax.Array]]]
+
+# +1: higher is better; -1: lower is better.
+DIRECTIONS = {"loss": -1.0, "accuracy": 1.0}
+
+
+class SoftmaxCrossEntropySpec(Settings):
+    """Softmax cross-entropy of integer class labels (``batch["labels"]``); also reports accuracy."""
+
+    name: Literal["softmax_cross_entropy"] = "softmax_cross_entropy"
+    class_weights: Literal["balanced"] | None = Field(
+        None,
+        description="balanced: each class's loss weighed by n / (classes · n_class), as scikit-learn does; null: all 1",
+    )
+
+
+LossSpec = SoftmaxCrossEntropySpec
+
+
+def class_weight_vector(labels: np.ndarray, num_classes: int, scheme: str | None) -> np.ndarray:
+    """Per-class loss weights: all ones, or ``balanced`` (inverse class frequency, mean weight per example 1)."""
+    if scheme is None:
+        return np.ones(num_classes, dtype=np.float32)
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float32)
+    return (len(labels) / (num_classes * np.maximum(counts, 1.0))).astype(np.float32)
+
+
+def softmax_cross_entropy(class_weights: np.ndarray) -> LossFn:
+    """The classification loss on logits [B, C], each example's term weighed by its class's weight."""
+    weights_by_class = jnp.asarray(class_weights)
+
+    def loss(logits: jax.Array, batch: Batch) -> tuple[jax.Array, dict[str, jax.Array]]:
+        labels = batch["labels"]
+        per_example = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+        loss_weights = batch["weights"] * weights_by_class[labels]
+        objective = jnp.sum(per_example * loss_weights) / jnp.maximum(jnp.sum(loss_weights), 1e-9)
+        correct = (jnp.argmax(logits, axis=-1) == labels).astype(jnp.float32)
+        return objective, {"loss": per_example, "accuracy": correct}
+
+    return loss
+
+
+def _softmax_cross_entropy(spec: SoftmaxCrossEntropySpec, train: dict[str, np.ndarray], outputs: int) -> LossFn:
+    return softmax_cross_entropy(class_weight_vector(train["labels"], outputs, spec.class_weights))
+
+
+LOSSES: dict[str, Callable[..., LossFn]] = {"softmax_cross_entropy": _softmax_cross_entropy}
+
+
+def make_loss(spec: LossSpec, train: dict[str, np.ndarray], outputs: int) -> LossFn:
+    """The loss ``spec`` names, fitted to the training arrays where it needs them (class weights) and the model's
+    output width."""
+    return LOSSES[spec.name](spec, train, outputs)

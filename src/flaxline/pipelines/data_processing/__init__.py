@@ -1,5 +1,0 @@
-"""Reading, checking and cleaning the raw labelled texts."""
-
-from .pipeline import create_pipeline
-
-__all__ = ["create_pipeline"]

@@ -1,0 +1,104 @@
+"""Tasks by configuration alone, through a KedroSession: a new 4-line text task on headerless, gzipped
+files that bring no validation split (and the data-quality gate stopping it), and the digits task."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+
+import pandas as pd
+import pytest
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from flaxline.errors import InputError, find_user_error
+from tests.conftest import latest, make_small_project
+
+pytestmark = pytest.mark.slow
+
+NEWS = "tasks:\n  news:\n    kind: text_classification\n    classes: [World, Sports, Business, Sci/Tech]\n"
+CATALOG = """news.raw:
+  type: flaxline.datasets.DelimitedTextDataset
+  filepath: data/01_raw/news
+  splits: {train: train.tsv.gz, test: test.tsv.gz}
+  column_names: [text, label]
+  delimiter: "\\t"
+"""
+WORDS = {
+    "World": "election treaty minister",
+    "Sports": "match goal league",
+    "Business": "shares profit market",
+    "Sci/Tech": "software chip orbit",
+}
+
+
+def write_news(folder, label_spelling=lambda label: label, seed=0):
+    rng = random.Random(seed)
+    folder.mkdir(parents=True)
+    for name, rows in (("train.tsv.gz", 400), ("test.tsv.gz", 100)):
+        lines = []
+        for index in range(rows):
+            label = rng.choice(list(WORDS))
+            words = rng.sample(WORDS[label].split(), 2) + [f"story{index}", rng.choice(["today", "again", "news"])]
+            lines.append(" ".join(words) + "\t" + label_spelling(label))
+        (folder / name).write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+
+
+def run_task(root, task: str) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        patch.setenv("KEDRO_ENV", "test")
+        bootstrap_project(root)
+        with KedroSession.create(project_path=root, env="test") as session:
+            session.run(pipeline_names=[task])
+
+
+def news_project(tmp_path, **spelling):
+    root = make_small_project(tmp_path, rows=10)
+    (root / "conf/test/parameters_news.yml").write_text(NEWS + "    training: {loop: {epochs: 4}}\n")
+    (root / "conf/test/catalog.yml").write_text((root / "conf/test/catalog.yml").read_text() + CATALOG)
+    write_news(root / "data/01_raw/news", **spelling)
+    return root
+
+
+def test_a_four_line_task_runs_every_stage_on_headerless_gzipped_files(tmp_path):
+    root = news_project(tmp_path)
+    run_task(root, "news")
+    data = root / "data"
+    splits = {
+        name: pd.read_parquet(data / f"03_primary/news/{name}.parquet") for name in ("train", "validation", "test")
+    }
+    assert (len(splits["train"]), len(splits["validation"]), len(splits["test"])) == (
+        360,
+        40,
+        100,
+    )  # 10 % of train carved
+    assert splits["validation"]["label"].nunique() == 4
+    metrics = json.loads(latest(data / "08_reporting/news/model_metrics.json").read_text())
+    assert metrics["class_names"] == ["World", "Sports", "Business", "Sci/Tech"] and metrics["examples"] == 100
+    assert metrics["accuracy"] > 0.9  # two topic words decide the label
+    assert not (data / "02_intermediate/tweets").exists()  # the default task did not run
+
+
+def test_labels_spelt_otherwise_stop_the_run_at_the_gate_and_keep_the_rejected_rows(tmp_path):
+    root = news_project(tmp_path, label_spelling=lambda label: f" {label} " if label == "Sports" else label)
+    with pytest.raises(Exception) as raised:
+        run_task(root, "news.data_processing")
+    error = find_user_error(raised.value)
+    assert isinstance(error, InputError) and "rejected as unknown_label, above the limit of 5.0%" in str(error), (
+        raised.value
+    )
+    rejected = pd.read_parquet(latest(root / "data/02_intermediate/news/rejected.parquet"))
+    assert set(rejected["label"]) == {" Sports "} and not (root / "data/02_intermediate/news/clean.parquet").exists()
+
+
+def test_the_digits_task_runs_end_to_end(tmp_path):
+    root = make_small_project(tmp_path, rows=10)
+    run_task(root, "digits")
+    reporting = root / "data/08_reporting/digits"
+    metrics = json.loads(latest(reporting / "model_metrics.json").read_text())
+    baseline = json.loads(latest(reporting / "baseline_metrics.json").read_text())
+    assert metrics["model"]["name"] == "cnn2d" and baseline["model"]["name"] == "pixel_logistic_regression"
+    assert metrics["examples"] == 180 and metrics["accuracy"] > 0.95 and baseline["accuracy"] > 0.9
+    assert latest(reporting / "misclassified.png").stat().st_size > 0
