@@ -34,7 +34,7 @@ from flaxline.engine.inference import batched_outputs, make_forward
 from flaxline.engine.loop import TrainingData
 from flaxline.engine.train import TrainingSpec, train
 from flaxline.models import TokenInputs
-from flaxline.text.tokenizer import fit_tokenizer
+from flaxline.text.tokenizer import TokenizerSpec, fit_tokenizer
 from sst2_data import encode_sst2, read_sst2
 
 EMBED, HIDDEN, MAX_LENGTH, BATCH, EPOCHS = 128, 256, 64, 64, 2
@@ -64,7 +64,8 @@ def main() -> None:
     args = parser.parse_args()
 
     splits = read_sst2(args.data_dir)
-    tokenizer = fit_tokenizer(splits["train"][0], lowercase=True, pre_tokenizer="whitespace_split")
+    every_token = TokenizerSpec(pre_tokenizer="whitespace_split", min_frequency=1, max_vocab_size=None)
+    tokenizer = fit_tokenizer(splits["train"][0], every_token)
     data = encode_sst2(tokenizer, splits, MAX_LENGTH)
 
     spec = TrainingSpec.model_validate(

@@ -28,9 +28,8 @@ from flaxline.engine.train import TrainingSpec, train
 from flaxline.evaluation.baselines import TfidfLogisticRegressionSpec, fit_baseline
 from flaxline.evaluation.metrics import classification_metrics
 from flaxline.kinds import merged
-from flaxline.models import TokenInputs
-from flaxline.pipelines.text_features.nodes import TokenizerParams, fit_text_tokenizer
 from flaxline.settings import CONFIG_LOADER_ARGS
+from flaxline.text.tokenizer import TokenizerSpec, fit_encoding
 from sst2_data import encode_sst2, read_sst2
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,18 +76,18 @@ def main() -> None:
     for name in args.models or list(zoo):
         entry = dict(zoo[name])
         started = time.perf_counter()
-        features = TokenizerParams.model_validate(merged(sst2["features"], entry.pop("features", {})))
-        tokenizer, encoding = fit_text_tokenizer(pd.DataFrame({"text": texts["train"]}), features)
-        data = encode_sst2(tokenizer, splits, encoding["max_length"])
+        features = TokenizerSpec.model_validate(merged(sst2["features"], entry.pop("features", {})))
+        tokenizer, encoding = fit_encoding(texts["train"], features)
+        data = encode_sst2(tokenizer, splits, encoding.max_length)
         loop = {
             key: value
             for key, value in (("average_decay", args.average_decay), ("seed", args.seed))
             if value is not None
         }
         spec = TrainingSpec.model_validate(merged(entry, {"loop": loop}))
-        inputs = TokenInputs(vocab_size=tokenizer.get_vocab_size(), vocabulary=tuple(encoding["inputs"]["vocabulary"]))
-        model, _, history = train(spec, TrainingData(data["train"], data["validation"], ("ids",)), inputs, len(CLASSES))
-        logits = predict(model, data["test"], Batching(256, ("ids",)))
+        data_arrays = TrainingData(data["train"], data["validation"], encoding.token_arrays)
+        model, _, history = train(spec, data_arrays, encoding.inputs, len(CLASSES))
+        logits = predict(model, data["test"], Batching(256, encoding.token_arrays))
         metrics = classification_metrics(splits["test"][1], logits.argmax(axis=1), CLASSES)
         rows.append(
             {

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+import matplotlib.image
 import nbformat
 import pandas as pd
 import pytest
@@ -25,14 +26,11 @@ def test_every_output_is_written_and_every_row_accounted_for(small_project_run):
     assert report["raw_rows"] == 2000 == len(clean) + len(rejected)
     splits = [pd.read_parquet(data / f"03_primary/tweets/{name}.parquet") for name in ("train", "validation", "test")]
     assert sum(map(len, splits)) == len(clean)
-    for name in (
-        "model_metrics.json",
-        "baseline_metrics.json",
-        "comparison.csv",
-        "confusion_matrix.png",
-        "learning_curves.png",
-    ):
-        assert latest(data / "08_reporting/tweets" / name).stat().st_size > 0
+    reporting = data / "08_reporting/tweets"
+    assert pd.read_csv(latest(reporting / "comparison.csv"))["model"].tolist() == ["lstm", "tfidf_logistic_regression"]
+    for name in ("confusion_matrix.png", "learning_curves.png"):
+        height, width, _ = matplotlib.image.imread(latest(reporting / name)).shape
+        assert height > 300 and width > 800, name  # two panels side by side
     metrics = json.loads(latest(data / "08_reporting/tweets/model_metrics.json").read_text())
     baseline = json.loads(latest(data / "08_reporting/tweets/baseline_metrics.json").read_text())
     assert metrics["examples"] == len(splits[2]) == sum(sum(row) for row in metrics["confusion_matrix"])

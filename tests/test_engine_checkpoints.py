@@ -1,4 +1,5 @@
 import dataclasses
+import logging
 import shutil
 
 import jax
@@ -54,14 +55,16 @@ def test_checkpoints_every_n_steps_and_at_epoch_ends(uninterrupted):
 
 
 @pytest.mark.parametrize("resume_from", [11, 16], ids=["mid_epoch", "epoch_end"])
-def test_a_run_resumed_from_a_checkpoint_ends_byte_identical(uninterrupted, tmp_path, resume_from):
+def test_a_run_resumed_from_a_checkpoint_ends_byte_identical(uninterrupted, tmp_path, resume_from, caplog):
     directory, reference = uninterrupted
     crashed = tmp_path / "crashed"
     shutil.copytree(directory, crashed)
     for path in crashed.iterdir():  # the run "died" right after writing the checkpoint of `resume_from`
         if path.name.isdigit() and int(path.name) > resume_from:
             shutil.rmtree(path)
-    assert same(train(crashed), reference)
+    with caplog.at_level(logging.INFO, logger="flaxline.engine.checkpoints"):
+        assert same(train(crashed), reference)
+    assert f"resuming from the checkpoint of step {resume_from} " in caplog.text
 
 
 def test_a_half_written_checkpoint_is_ignored(uninterrupted, tmp_path):
@@ -145,3 +148,32 @@ def test_removed_checkpoints_leave_nothing(tmp_path):
     remove_checkpoints(run)
     assert list(tmp_path.iterdir()) == []
     remove_checkpoints(run)  # nothing left: no error
+
+
+def test_an_image_model_with_augmentation_resumes_byte_identical(tmp_path, caplog):
+    """Augmentation draws from the model's RNG state, so a resumed run draws what the uninterrupted one drew."""
+    from flaxline.engine.loop import TrainingData
+    from flaxline.models import ImageInputs, ModelConfig, build_model
+    from tests.test_engine import toy_images
+
+    def images(checkpoint_dir=None):
+        spec = {"name": "cnn2d", "channels": [4], "dense_dim": 8, "augmentation": {"shift": 1.0, "rotation": 10.0}}
+        inputs = ImageInputs(shape=(8, 8, 1), mean=(60.0,), std=(90.0,))
+        model = build_model(ModelConfig.model_validate({"model": spec, "inputs": inputs, "num_classes": 2}))
+        checkpoints = None if checkpoint_dir is None else TrainingCheckpoints(checkpoint_dir, every_steps=3, keep=100)
+        tx = build_optimizer(OptimizerSpec(learning_rate=0.01), total_steps=2 * STEPS)
+        fit_with(
+            model, tx, {"epochs": 2, "patience": None}, TrainingData(toy_images(256, 0), toy_images(64, 1)), checkpoints
+        )
+        if checkpoints is not None:
+            checkpoints.close()
+        return [np.asarray(leaf) for leaf in jax.tree.leaves(nnx.state(model, nnx.Param))]
+
+    reference = images(tmp_path / "run")
+    for path in (tmp_path / "run").iterdir():
+        if path.name.isdigit() and int(path.name) > 6:
+            shutil.rmtree(path)  # died after the checkpoint of step 6
+    with caplog.at_level(logging.INFO, logger="flaxline.engine.checkpoints"):
+        resumed = images(tmp_path / "run")
+    assert "resuming from the checkpoint of step 6 " in caplog.text
+    assert all(np.array_equal(a, b) for a, b in zip(resumed, reference, strict=True))

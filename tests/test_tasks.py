@@ -7,6 +7,7 @@ import gzip
 import json
 import random
 
+import matplotlib.image
 import pandas as pd
 import pytest
 from kedro.framework.session import KedroSession
@@ -101,4 +102,5 @@ def test_the_digits_task_runs_end_to_end(tmp_path):
     baseline = json.loads(latest(reporting / "baseline_metrics.json").read_text())
     assert metrics["model"]["name"] == "cnn2d" and baseline["model"]["name"] == "pixel_logistic_regression"
     assert metrics["examples"] == 180 and metrics["accuracy"] > 0.95 and baseline["accuracy"] > 0.9
-    assert latest(reporting / "misclassified.png").stat().st_size > 0
+    figure = matplotlib.image.imread(latest(reporting / "misclassified.png"))
+    assert figure.shape[0] > 100 and figure.shape[1] > 500  # a grid of up to 24 images, 8 across

@@ -6,10 +6,10 @@ from hypothesis import strategies as st
 from flaxline.data.schema import raw_schema, trainable_schema, validate
 from flaxline.errors import InputError
 from flaxline.text.cleaning import CleaningPolicy
-from flaxline.text.rows import ColumnRoles, clean_table
+from flaxline.text.rows import TextColumns, clean_table
 
 CLASSES = ["negative", "neutral", "positive"]
-ROLES = ColumnRoles(text="text", label="sentiment", confidence="confidence")
+ROLES = TextColumns(text="text", label="sentiment", confidence="confidence")
 TOKEN_POLICIES = st.sampled_from(["keep", "replace", "remove"])
 
 

@@ -62,7 +62,7 @@ def model_files(root: Path) -> list[Path]:
 
 
 def checkpoint_folders(root: Path) -> list[Path]:
-    return sorted((root / "data/06_models/tweets/checkpoints").glob("*/*"))
+    return sorted((root / "data/06_models/checkpoints").glob("*/*"))
 
 
 @pytest.fixture(scope="module")

@@ -75,6 +75,11 @@ def _describe_one(problem: ErrorDetails, model: Any) -> str:
     return f"{where}{message}" + (f", not {shown(value)}" if scalar and "not " not in message else "")
 
 
+def is_choice(annotation: Any) -> bool:
+    """Whether a field holds one of several settings classes told apart by their ``name`` (a tagged union)."""
+    return _is_union(annotation) and len([member for member in _members(annotation) if _tag(member) is not None]) > 1
+
+
 def _joined(location: tuple) -> str:
     return ".".join(map(str, location)) + ": " if location else ""
 

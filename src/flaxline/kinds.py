@@ -7,21 +7,27 @@ A task declares its kind and what differs from it (``conf/base/parameters_<task>
         kind: text_classification
         classes: [World, Sports, Business, Sci/Tech]
 
-``TaskConfigLoader`` gives each declared task its parameters: the kind's defaults, then the
-task's own settings, then any top-level block of the task's name (``--params
-news.training.loop.epochs=3``), merged key by key. A mapping that names another choice
-(``model: {name: cnn}`` over a default ``lstm``) replaces the default's settings instead of
-merging with them. Everything not set anywhere takes the default of its settings class.
+``TaskConfigLoader`` gives each declared task its parameters: the kind's defaults, then what each
+source of configuration says of the task (``conf/base``, then the run's environment, then
+``--params``), each as its ``tasks.<task>`` declaration and its top-level ``<task>`` block, merged
+key by key. A choice that names another option (``model: {name: cnn}`` over a default ``lstm``)
+replaces the settings of the one it replaces instead of merging with them. Everything set nowhere
+takes the default of its settings class.
 """
 
 from __future__ import annotations
 
+import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache, cached_property
+from typing import Any, Literal, get_args
 
 from kedro.pipeline import Pipeline
+from pydantic import BaseModel, Field
 
+from flaxline.config import Settings, is_choice
 from flaxline.errors import InputError
 from flaxline.pipelines import (
     evaluation,
@@ -34,16 +40,26 @@ from flaxline.pipelines import (
     training,
 )
 
-# Keys of a task's declaration that are about the task, not parameter blocks of its stages.
-DECLARATION_KEYS = ("kind", "default")
 
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Kind:
     """A kind of task: its stages in order (name → pipeline factory) and its parameter defaults per block."""
 
     stages: dict[str, Callable[[], Pipeline]]
     defaults: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def blocks(self) -> dict[str, type[BaseModel]]:
+        """The settings class of each parameter block its stages read (``params:<block>``), in stage order."""
+        found: dict[str, type[BaseModel]] = {}
+        for create in self.stages.values():
+            for node in create().nodes:
+                hints = typing.get_type_hints(node.func)
+                for dataset, argument in zip(node.inputs, inspect.signature(node.func).parameters, strict=False):
+                    hint = hints.get(argument)
+                    if dataset.startswith("params:") and isinstance(hint, type) and issubclass(hint, BaseModel):
+                        found[dataset.removeprefix("params:")] = hint
+        return found
 
 
 KINDS: dict[str, Kind] = {
@@ -76,42 +92,80 @@ KINDS: dict[str, Kind] = {
 }
 
 
-def merged(base: Any, override: Any) -> Any:
-    """``override`` over ``base``, key by key; a mapping whose ``name`` differs from the base's replaces it."""
+class TaskHeader(Settings):
+    """What a task declares about itself beside its parameter blocks."""
+
+    kind: Literal[tuple(KINDS)]  # type: ignore[valid-type]
+    default: bool = Field(False, description="true: part of a plain `kedro run`")
+    classes: list[str] = Field(min_length=2, description="the label values, in the order of the model's outputs")
+
+
+@cache
+def choices() -> frozenset[str]:
+    """Keys whose settings are one of several named options (``model``, ``baseline``, ``member``)."""
+    found: set[str] = set()
+    pending = [model for kind in KINDS.values() for model in kind.blocks.values()]
+    seen: set[type[BaseModel]] = set()
+    while pending:
+        model = pending.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for name, described in model.model_fields.items():
+            found |= {name} if is_choice(described.annotation) else set()
+            pending += [member for member in _settings_in(described.annotation)]
+    return frozenset(found)
+
+
+def _settings_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [member for argument in get_args(annotation) for member in _settings_in(argument)]
+
+
+def merged(base: Any, override: Any, key: str | None = None) -> Any:
+    """``override`` over ``base``, key by key; at a choice key, an override naming another option replaces the base."""
     if not isinstance(base, dict) or not isinstance(override, dict):
         return override
-    if "name" in override and override["name"] != base.get("name"):
+    if key in choices() and "name" in override and override["name"] != base.get("name"):
         return override
-    return {**base, **{key: merged(base[key], value) if key in base else value for key, value in override.items()}}
+    return {**base, **{k: merged(base[k], value, k) if k in base else value for k, value in override.items()}}
 
 
-def task_parameters(name: str, declaration: Any, overrides: Any) -> dict[str, Any]:
-    """The parameters of the task ``name``: its kind's defaults, its ``declaration``, then the ``overrides`` block."""
-    if not isinstance(declaration, dict):
-        raise InputError(f"task '{name}': its declaration must be a mapping with a kind, not {declaration!r}")
-    kind = declaration.get("kind")
-    if kind not in KINDS:
-        raise InputError(f"task '{name}': unknown kind {kind!r}; known: {', '.join(KINDS)}")
-    own = {key: value for key, value in declaration.items() if key not in DECLARATION_KEYS}
-    parameters = merged(merged(KINDS[kind].defaults, own), overrides or {})
-    classes = parameters.get("classes")
-    if not isinstance(classes, list) or len(classes) < 2 or len({str(c) for c in classes}) != len(classes):
-        raise InputError(f"task '{name}': classes must be a list of at least two different labels, not {classes!r}")
-    unknown = sorted(set(parameters) - {"classes", *KINDS[kind].stages})
-    if unknown:
-        raise InputError(
-            f"task '{name}': unknown block {unknown[0]!r}; "
-            f"a {kind} task has {', '.join(['classes', *KINDS[kind].stages])}"
-        )
-    # Every stage gets its block, so that its settings' defaults fill what the task leaves out.
-    blocks = {stage: parameters.get(stage) or {} for stage in KINDS[kind].stages}
+def declaration(name: str, sources: list[dict[str, Any]]) -> dict[str, Any]:
+    """The task ``name`` as all ``sources`` (base, environment, runtime parameters) declare it, in that order."""
+    declared: dict[str, Any] = {}
+    for source in sources:
+        for part in ((source.get("tasks") or {}).get(name), source.get(name)):
+            if part is not None and not isinstance(part, dict):
+                raise InputError(f"task '{name}': its declaration must be a mapping with a kind, not {part!r}")
+            declared = merged(declared, part or {})
+    return declared
+
+
+def task_parameters(name: str, declared: dict[str, Any]) -> dict[str, Any]:
+    """The parameter blocks of the task ``name``: its kind's defaults, then what it declares."""
     # Labels are read as text: `classes: [0, 1]` means the labels "0" and "1".
-    return blocks | {"classes": [str(c) for c in classes]}
+    header_fields = {key: declared[key] for key in TaskHeader.model_fields if key in declared}
+    if isinstance(header_fields.get("classes"), list):
+        header_fields["classes"] = [str(label) for label in header_fields["classes"]]
+    try:
+        header = TaskHeader.model_validate(header_fields)
+    except InputError as error:
+        raise InputError(f"task '{name}': {error}") from None
+    if len(set(header.classes)) != len(header.classes):
+        raise InputError(f"task '{name}': classes: the labels must differ, not {header.classes}")
+    kind = KINDS[header.kind]
+    unknown = sorted(set(declared) - set(TaskHeader.model_fields) - set(kind.blocks))
+    if unknown:
+        known = ", ".join([*TaskHeader.model_fields, *kind.blocks])
+        raise InputError(f"task '{name}': unknown block {unknown[0]!r}; a task of kind {header.kind} has {known}")
+    parameters = merged(kind.defaults, {block: declared[block] for block in kind.blocks if block in declared})
+    # Every block gets its mapping, so that its settings' defaults fill what the task leaves out.
+    return {block: parameters.get(block) or {} for block in kind.blocks} | {"classes": header.classes}
 
 
-def expand_tasks(parameters: dict[str, Any]) -> dict[str, Any]:
-    """``parameters`` with each task's block (``parameters[task]``) made whole from its declaration under ``tasks``."""
-    tasks = parameters.get("tasks") or {}
-    return parameters | {
-        name: task_parameters(name, declaration, parameters.get(name)) for name, declaration in tasks.items()
-    }
+def expand_tasks(parameters: dict[str, Any], sources: list[dict[str, Any]]) -> dict[str, Any]:
+    """``parameters`` with each declared task's block (``parameters[task]``) made whole from ``sources``."""
+    names = dict.fromkeys(name for source in sources for name in (source.get("tasks") or {}))
+    return parameters | {name: task_parameters(name, declaration(name, sources)) for name in names}

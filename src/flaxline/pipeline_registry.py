@@ -20,6 +20,7 @@ from kedro.framework.project import settings
 from kedro.pipeline import Pipeline, pipeline
 from kedro.utils import find_kedro_project
 
+from flaxline.errors import InputError
 from flaxline.hooks import SessionConfigHooks
 from flaxline.kinds import KINDS
 
@@ -41,7 +42,7 @@ def declared_tasks() -> dict[str, dict]:
         )
     tasks = loader["parameters"].get("tasks")
     if not tasks:
-        raise ValueError(f"{loader.conf_source}: parameters declare no 'tasks'")
+        raise InputError(f"{loader.conf_source}: the parameters declare no tasks (a `tasks:` mapping)")
     return dict(tasks)
 
 

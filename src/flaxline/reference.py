@@ -8,7 +8,6 @@ what each kind sets over those defaults; a test checks that the committed file i
 
 from __future__ import annotations
 
-import inspect
 import json
 import types
 import typing
@@ -23,26 +22,12 @@ HEADER = """# Parameters
 
 Written by `uv run python -m flaxline.reference > docs/parameters.md` from the settings classes, which
 hold every default. A task sets only what differs (`conf/base/parameters_<task>.yml`): its kind's
-defaults, then its own settings, then `--params <task>.<block>.<key>=...`, merged key by key; a block
-that names another choice (`model: {name: cnn}`) replaces the defaults of the one it replaces.
+defaults, then what `conf/base`, the run's environment (`conf/local`) and `--params` say of the task,
+in that order, each as `tasks.<task>.<block>...` or `<task>.<block>...`, merged key by key. A choice
+(`model`, `member`, `baseline`) that names another option (`model: {name: cnn}`) replaces the settings
+of the one it replaces. Kedro checks the settings of every task a run includes before its first node
+(a plain `kedro run` includes every registered pipeline); a bad one ends the run in one line.
 """
-
-
-def stage_blocks() -> dict[str, dict[str, type[BaseModel]]]:
-    """For each kind, the settings class of each parameter block its stages read (``params:<block>``)."""
-    blocks: dict[str, dict[str, type[BaseModel]]] = {}
-    for kind, spec in KINDS.items():
-        found: dict[str, type[BaseModel]] = {}
-        for create in spec.stages.values():
-            for node in create().nodes:
-                hints = typing.get_type_hints(node.func)
-                names = list(inspect.signature(node.func).parameters)
-                for dataset, argument in zip(node.inputs, names, strict=False):
-                    hint = hints.get(argument)
-                    if dataset.startswith("params:") and isinstance(hint, type) and issubclass(hint, BaseModel):
-                        found[dataset.removeprefix("params:")] = hint
-        blocks[kind] = found
-    return blocks
 
 
 def _type_name(annotation: Any) -> str:
@@ -89,7 +74,7 @@ def settings_table(model: type[BaseModel]) -> list[str]:
 
 
 def reference() -> str:
-    blocks = stage_blocks()
+    blocks = {kind: spec.blocks for kind, spec in KINDS.items()}
     lines = [HEADER, "## Kinds", ""]
     for kind, spec in KINDS.items():
         lines += [f"### {kind}", "", "Stages: " + " → ".join(f"`{stage}`" for stage in spec.stages) + ".", ""]

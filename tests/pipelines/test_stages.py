@@ -64,7 +64,7 @@ class TaskCatalog:
         self.catalog, self.task = catalog, task
         stages = KINDS[declaration["kind"]].stages
         self.stages = {name: pipeline(create(), namespace=task) for name, create in stages.items()}
-        parameters = {task: task_parameters(task, declaration, None)}
+        parameters = {task: task_parameters(task, declaration)}
         # As Kedro does before a run: each node's typed parameters validated and instantiated.
         typed = ParameterValidator({"all": sum(self.stages.values(), Pipeline([]))}).validate_raw_params(parameters)
         for name, value in typed[task].items():

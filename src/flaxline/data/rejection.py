@@ -13,7 +13,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-import numpy as np
 import pandas as pd
 from pydantic import Field, field_validator
 
@@ -178,11 +177,3 @@ def as_text(column: pd.Series) -> pd.Series:
 
 def label_detail(labels: pd.Series) -> pd.Series:
     return "label " + labels.map(lambda label: shown(label))
-
-
-def first_rows(frame: pd.DataFrame) -> np.ndarray:
-    """Row numbers of a raw frame: its ``source_line`` (delimited files) or ``row`` column, else 1, 2, ..."""
-    for column in ("source_line", "row"):
-        if column in frame:
-            return frame[column].to_numpy()
-    return np.arange(1, len(frame) + 1)

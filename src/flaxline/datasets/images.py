@@ -14,7 +14,14 @@ from kedro.io.core import DatasetError
 from flaxline.datasets._raw import RawDataset
 from flaxline.images.digits import DIGITS_SOURCE, read_sklearn_digits
 from flaxline.images.folder import COLOR_MODES, read_image_folder
-from flaxline.images.idx import DOWNLOADS, IDX_SPLITS, download_idx, idx_split_files, read_idx_images
+from flaxline.images.idx import (
+    DOWNLOADS,
+    FASHION_MNIST_CLASSES,
+    IDX_SPLITS,
+    download_idx,
+    idx_split_files,
+    read_idx_images,
+)
 
 
 class IdxImageDataset(RawDataset):
@@ -22,8 +29,9 @@ class IdxImageDataset(RawDataset):
 
     ``splits`` maps each split to its ``{images: file name, labels: file name}`` (MNIST's four files
     by default); the frame has a ``split`` column. ``download`` ("mnist" or "fashion_mnist")
-    fetches the published files when some are missing. Labels become ``label_names[label]`` when
-    names are given, else their decimal text.
+    fetches the published files when some are missing (with MNIST's own file names only). Labels
+    become ``label_names[label]`` when names are given (Fashion-MNIST's class names by default
+    with its download), else their decimal text.
     """
 
     def __init__(
@@ -37,6 +45,10 @@ class IdxImageDataset(RawDataset):
     ) -> None:
         if download is not None and download not in DOWNLOADS:
             raise DatasetError(f"{filepath}: unknown download '{download}'; known: {', '.join(DOWNLOADS)}")
+        if download is not None and splits is not None and splits != IDX_SPLITS:
+            raise DatasetError(f"{filepath}: download fetches MNIST's own files; it cannot fill other splits")
+        if label_names is None and download == "fashion_mnist":
+            label_names = list(FASHION_MNIST_CLASSES)
         self._filepath = filepath
         self._splits = splits if splits is not None else IDX_SPLITS
         self._download = download

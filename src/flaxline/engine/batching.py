@@ -19,6 +19,8 @@ import numpy as np
 from flaxline.errors import InputError
 
 Arrays = dict[str, np.ndarray]
+# Sequence widths are rounded up to this: few compiled shapes, little padding.
+LENGTH_MULTIPLE = 4
 
 
 def example_count(arrays: Arrays) -> int:
@@ -58,7 +60,7 @@ class Batching:
 
     batch_size: int
     token_arrays: tuple[str, ...] = ()
-    length_multiple: int = 8
+    length_multiple: int = LENGTH_MULTIPLE
     window_batches: int = 0
 
     def epoch(self, arrays: Arrays, rng: np.random.Generator) -> list[np.ndarray]:

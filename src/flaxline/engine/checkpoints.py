@@ -13,6 +13,8 @@ import hashlib
 import json
 import logging
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -122,11 +124,20 @@ class TrainingCheckpoints:
         self.manager.close()
 
 
-def open_run_checkpoints(spec: CheckpointSpec, root: Path, fingerprint: str) -> TrainingCheckpoints | None:
-    """The checkpoints of the run ``fingerprint`` names, under ``root / spec.directory``; None when off."""
+@contextmanager
+def run_checkpoints(
+    spec: CheckpointSpec, root: Path, settings: Any, arrays: dict[str, np.ndarray]
+) -> Iterator[TrainingCheckpoints | None]:
+    """The checkpoints of the run that ``settings`` and ``arrays`` describe (see ``run_fingerprint``), in a folder
+    of its fingerprint under ``root / spec.directory``, closed when done; None when checkpoints are off."""
     if not spec.directory:
-        return None
-    directory = root / spec.directory / fingerprint
+        yield None
+        return
+    directory = root / spec.directory / run_fingerprint(settings, arrays)
     if not spec.resume:
         shutil.rmtree(directory, ignore_errors=True)
-    return TrainingCheckpoints(directory, spec.every_steps, spec.keep)
+    checkpoints = TrainingCheckpoints(directory, spec.every_steps, spec.keep)
+    try:
+        yield checkpoints
+    finally:
+        checkpoints.close()

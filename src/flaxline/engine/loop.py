@@ -12,17 +12,17 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from typing import Any, Literal, get_type_hints
 
 import jax
 import numpy as np
 import optax
 from flax import nnx
-from pydantic import Field, NonNegativeInt, PositiveInt, field_validator
+from pydantic import Field, NonNegativeInt, PositiveInt
 
 from flaxline.config import Settings
-from flaxline.engine.batching import Arrays, Batching
+from flaxline.engine.batching import LENGTH_MULTIPLE, Arrays, Batching
 from flaxline.engine.checkpoints import TrainingCheckpoints
 from flaxline.engine.inference import ComputeDtype
 from flaxline.engine.optim import averaged_parameters, with_parameter_average
@@ -45,13 +45,13 @@ class LoopSpec(Settings):
         2, description="epochs without a better monitored value before stopping; null: run every epoch"
     )
     min_delta: float = Field(0.0, ge=0.0, description="the least change that counts as better")
-    monitor: str = Field(
+    monitor: Literal["validation_loss", "validation_accuracy"] = Field(
         "validation_loss",
         description="what early stopping watches and the kept epoch is best at: "
         "validation_loss (lowest) or validation_accuracy (highest)",
     )
     length_multiple: PositiveInt = Field(
-        4, description="sequence batches are cut to their longest sequence, rounded up to this"
+        LENGTH_MULTIPLE, description="sequence batches are cut to their longest sequence, rounded up to this"
     )
     bucket_window_batches: NonNegativeInt = Field(
         100, description="sort each window of this many batches by length (0: plain shuffle)"
@@ -79,13 +79,9 @@ class LoopSpec(Settings):
         description="Polyak averaging: validate and keep a moving average of the parameters with this decay per step",
     )
 
-    @field_validator("monitor")
-    @classmethod
-    def _known_monitor(cls, monitor: str) -> str:
-        known = [f"validation_{metric}" for metric in DIRECTIONS]
-        if monitor not in known:
-            raise ValueError(f"must be one of {', '.join(known)}")
-        return monitor
+    def batching(self, token_arrays: tuple[str, ...]) -> Batching:
+        """How training batches are cut from arrays whose per-token ones are ``token_arrays``."""
+        return Batching(self.batch_size, token_arrays, self.length_multiple, self.bucket_window_batches)
 
 
 @dataclass(frozen=True)
@@ -96,6 +92,14 @@ class TrainingData:
     train: Arrays
     validation: Arrays
     token_arrays: tuple[str, ...] = ()
+
+    def arrays(self) -> Arrays:
+        """Every array, named by its split (``train.ids``): what a run's fingerprint reads."""
+        return {
+            f"{split}.{name}": array
+            for split in ("train", "validation")
+            for name, array in getattr(self, split).items()
+        }
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,57 @@ def _save(checkpoints: TrainingCheckpoints, state: LoopState, steps: int) -> Non
     checkpoints.save((state.epoch - 1) * steps + state.steps_done, state.arrays(), state.progress())
 
 
+@dataclass
+class _Run:
+    """What one call of ``fit`` compiled and chose once: the steps, the batching, where batches go."""
+
+    spec: LoopSpec
+    data: TrainingData
+    train_step: Callable
+    eval_step: Callable
+    evaluated: Callable
+    place: Callable
+    checkpoints: TrainingCheckpoints | None
+
+    @cached_property
+    def batching(self) -> Batching:
+        return self.spec.batching(self.data.token_arrays)
+
+    @cached_property
+    def steps(self) -> int:
+        return self.batching.steps(self.data.train)
+
+    def train_epoch(self, state: LoopState, rng: np.random.Generator, progress: EpochProgress) -> dict[str, Any]:
+        """Run the rest of ``state.epoch``'s steps, checkpointing as due; the epoch's metric totals."""
+        state.epoch_rng = rng.bit_generator.state
+        indices = self.batching.epoch(self.data.train, rng)
+        synced = state.steps_done
+        for step, batch in enumerate(self.batching.batches(self.data.train, indices[synced:]), synced + 1):
+            state.params, state.rest, state.opt_state, sums = self.train_step(
+                state.params, state.rest, state.opt_state, self.place(batch)
+            )
+            state.sums.append(sums)
+            checkpoint_due = self.checkpoints is not None and self.checkpoints.due(step) and step < self.steps
+            if step % self.spec.progress_every_steps == 0 or step == self.steps or checkpoint_due:
+                # The losses are checked before a checkpoint is written, so every checkpoint is a good one.
+                window = jax.device_get(state.sums[synced:step])
+                state.guard.check([window_step["nonfinite"] for window_step in window], state.epoch, synced)
+                progress.advance(step, _means(_totals(window)))
+                synced = step
+            else:
+                progress.advance(step)
+            if checkpoint_due and self.checkpoints is not None:
+                state.steps_done = step
+                _save(self.checkpoints, state, self.steps)
+        return _totals(state.sums)
+
+    def validate(self, params: Any, rest: Any) -> dict[str, float]:
+        """The loss's metrics on the validation split, each a mean over its rows."""
+        batching = Batching(self.spec.eval_batch_size, self.data.token_arrays, self.spec.length_multiple)
+        batches = batching.batches(self.data.validation, batching.in_length_order(self.data.validation))
+        return _means(_totals([self.eval_step(params, rest, self.place(batch)) for batch in batches]))
+
+
 def fit(
     model: nnx.Module,
     tx: optax.GradientTransformation,
@@ -262,65 +317,45 @@ def fit(
     opt_state = tx.init(params)
     place: Callable = lambda batch: batch  # noqa: E731
     if spec.data_parallel:
-        mesh = batch_mesh(spec.batch_size)
+        mesh = batch_mesh(spec.batch_size, spec.eval_batch_size)
         params, rest, opt_state = replicate((params, rest, opt_state), mesh)
         place = partial(shard_batch, mesh=mesh)
         logger.info("data parallel over %d devices", mesh.size)
     guard = NonFiniteGuard(spec.max_consecutive_nonfinite if spec.on_nonfinite == "skip" else 0)
-    stopping = EarlyStopping(spec.monitor, spec.patience, spec.min_delta)
-    state = LoopState(params, rest, opt_state, jax.device_get(params), stopping, guard)
+    state = LoopState(
+        params,
+        rest,
+        opt_state,
+        jax.device_get(params),
+        EarlyStopping(spec.monitor, spec.patience, spec.min_delta),
+        guard,
+    )
     rng = np.random.default_rng(spec.seed)
     restored = checkpoints.restore_latest(state.arrays()) if checkpoints else None
     if restored is not None:
         state = LoopState.restored(*restored)
         assert state.epoch_rng is not None  # recorded before any checkpoint is written
         rng.bit_generator.state = state.epoch_rng
-    train_step = make_train_step(graphdef, tx, losses.train, spec.compute_dtype)
-    eval_step = make_eval_step(eval_graphdef, losses.evaluate, spec.compute_dtype)
-    batching = Batching(spec.batch_size, data.token_arrays, spec.length_multiple, spec.bucket_window_batches)
-    validation_batching = Batching(spec.eval_batch_size, data.token_arrays, spec.length_multiple)
-    steps = batching.steps(data.train)
-    with EpochProgress(spec.epochs, steps) as progress:
+    run = _Run(
+        spec,
+        data,
+        make_train_step(graphdef, tx, losses.train, spec.compute_dtype),
+        make_eval_step(eval_graphdef, losses.evaluate, spec.compute_dtype),
+        evaluated,
+        place,
+        checkpoints,
+    )
+    with EpochProgress(spec.epochs, run.steps) as progress:
         while state.epoch <= spec.epochs:
             started = time.perf_counter()
             progress.start_epoch(state.epoch)
-            state.epoch_rng = rng.bit_generator.state
-            indices = batching.epoch(data.train, rng)
-            synced = state.steps_done
-            for step, batch in enumerate(
-                batching.batches(data.train, indices[state.steps_done :]), state.steps_done + 1
-            ):
-                state.params, state.rest, state.opt_state, sums = train_step(
-                    state.params, state.rest, state.opt_state, place(batch)
-                )
-                state.sums.append(sums)
-                checkpoint_due = checkpoints is not None and checkpoints.due(step) and step < steps
-                if step % spec.progress_every_steps == 0 or step == steps or checkpoint_due:
-                    # The losses are checked before a checkpoint is written, so every checkpoint is a good one.
-                    window = jax.device_get(state.sums[synced:step])
-                    state.guard.check([window_step["nonfinite"] for window_step in window], state.epoch, synced)
-                    progress.advance(step, _means(_totals(window)))
-                    synced = step
-                else:
-                    progress.advance(step)
-                if checkpoint_due and checkpoints is not None:
-                    state.steps_done = step
-                    _save(checkpoints, state, steps)
-            totals = _totals(state.sums)
+            totals = run.train_epoch(state, rng, progress)
             train_seconds = time.perf_counter() - started
             validated = evaluated(state.params, state.opt_state)
-            validation = _totals(
-                [
-                    eval_step(validated, state.rest, place(batch))
-                    for batch in validation_batching.batches(
-                        data.validation, validation_batching.in_length_order(data.validation)
-                    )
-                ]
-            )
             record = {
                 "epoch": state.epoch,
                 **{f"train_{name}": value for name, value in _means(totals).items()},
-                **{f"validation_{name}": value for name, value in _means(validation).items()},
+                **{f"validation_{name}": value for name, value in run.validate(validated, state.rest).items()},
                 "skipped_steps": int(totals["nonfinite"]),
                 "train_seconds": train_seconds,
                 "seconds": time.perf_counter() - started,
@@ -331,15 +366,16 @@ def fit(
                 state.best = jax.device_get(validated)
             elif state.stopping.should_stop:
                 logger.info(
-                    "early stopping after epoch %d: no validation improvement for %d epochs",
+                    "early stopping after epoch %d: no better %s for %d epochs",
                     state.epoch,
+                    spec.monitor,
                     state.stopping.since_best,
                 )
                 break
             state.epoch, state.steps_done, state.sums = state.epoch + 1, 0, []
             if checkpoints is not None and state.epoch <= spec.epochs:
                 state.epoch_rng = rng.bit_generator.state
-                _save(checkpoints, state, steps)
+                _save(checkpoints, state, run.steps)
     if state.stopping.best_score is None:
         raise TrainingDiverged(
             "training diverged: no epoch had a finite validation loss; lower the learning rate or clip gradients"

@@ -11,11 +11,12 @@ from flaxline.errors import InputError
 BATCH_AXIS = "batch"
 
 
-def batch_mesh(batch_size: int) -> Mesh:
-    """A mesh of all local devices along the batch axis; the batch must split evenly over them."""
+def batch_mesh(*batch_sizes: int) -> Mesh:
+    """A mesh of all local devices along the batch axis; every batch size must split evenly over them."""
     devices = jax.local_devices()
-    if batch_size % len(devices):
-        raise InputError(f"batch_size {batch_size} does not split over {len(devices)} devices for data parallelism")
+    for size in batch_sizes:
+        if size % len(devices):
+            raise InputError(f"a batch of {size} does not split over {len(devices)} devices for data parallelism")
     return Mesh(np.asarray(devices), (BATCH_AXIS,))
 
 

@@ -18,9 +18,14 @@ from flaxline.losses import Batch, LossFn
 
 
 def metric_sums(metrics: dict[str, jax.Array], weights: jax.Array) -> dict[str, jax.Array]:
-    """Each per-example metric summed over the batch's real rows, their ``count``, and ``nonfinite``:
-    a step whose loss is not finite adds only that flag."""
-    sums = {name: jnp.sum(values * weights) for name, values in metrics.items()} | {"count": jnp.sum(weights)}
+    """Each per-example metric summed over the batch's real rows, and their ``count``."""
+    return {name: jnp.sum(values * weights) for name, values in metrics.items()} | {"count": jnp.sum(weights)}
+
+
+def step_sums(metrics: dict[str, jax.Array], weights: jax.Array) -> dict[str, jax.Array]:
+    """``metric_sums`` and ``nonfinite``: a train step whose loss is not finite adds only that flag (its update is
+    skipped or stops the run), so the epoch's means are those of the steps that counted."""
+    sums = metric_sums(metrics, weights)
     finite = jnp.isfinite(sums["loss"])
     return {name: jnp.where(finite, value, 0.0) for name, value in sums.items()} | {"nonfinite": 1.0 - finite}
 
@@ -46,13 +51,14 @@ def make_train_step(
         _, params, rest = nnx.split(model, nnx.Param, ...)  # type: ignore[misc]
         updates, opt_state = tx.update(grads, opt_state, params)
         params = optax.apply_updates(params, updates)
-        return params, rest, opt_state, metric_sums(metrics, batch["weights"])
+        return params, rest, opt_state, step_sums(metrics, batch["weights"])
 
     return jax.jit(step, donate_argnums=(0, 1, 2))
 
 
 def make_eval_step(graphdef: nnx.GraphDef, loss: LossFn, compute_dtype: str = "float32"):
-    """A compiled evaluation: (params, rest, batch) → the batch's ``metric_sums`` under ``loss``."""
+    """A compiled evaluation: (params, rest, batch) → the batch's ``metric_sums`` under ``loss``; a non-finite
+    example makes the sums non-finite, so a validation with one is never the best."""
     dtype = jnp.dtype(compute_dtype)
 
     def step(params, rest, batch: Batch):

@@ -6,12 +6,11 @@ from __future__ import annotations
 from pydantic import Field
 
 from flaxline.config import Settings
-from flaxline.engine.batching import Batching
 from flaxline.engine.checkpoints import TrainingCheckpoints
 from flaxline.engine.loop import LoopSpec, Losses, TrainingData, fit
 from flaxline.engine.optim import OptimizerSpec, build_optimizer
 from flaxline.losses import LossSpec, make_loss
-from flaxline.models import ModelConfig, ModelInputs, ModelSpec, ZooModel, build_model, training_loss
+from flaxline.models import ModelConfig, ModelInputs, ModelSpec, ZooModel, build_model
 
 
 class TrainingSpec(Settings):
@@ -35,9 +34,7 @@ def train(
     config = ModelConfig(model=spec.model, inputs=inputs, num_classes=num_classes, seed=spec.loop.seed)
     model = build_model(config)
     loss = make_loss(spec.loss, data.train, num_classes)
-    steps = Batching(spec.loop.batch_size, data.token_arrays, window_batches=spec.loop.bucket_window_batches).steps(
-        data.train
-    )
+    steps = spec.loop.batching(data.token_arrays).steps(data.train)
     tx = build_optimizer(spec.optimizer, total_steps=spec.loop.epochs * steps)
-    history = fit(model, tx, data, spec.loop, Losses(train=training_loss(model, loss), evaluate=loss), checkpoints)
+    history = fit(model, tx, data, spec.loop, Losses(train=model.training_loss(loss), evaluate=loss), checkpoints)
     return model, config, history

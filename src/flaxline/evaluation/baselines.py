@@ -4,7 +4,8 @@ indices for other rows (the split frames of ``flaxline.pipelines.split``)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -48,16 +49,26 @@ def _pixels(rows: pd.DataFrame) -> np.ndarray:
     return images_array(rows).reshape(len(rows), -1).astype(np.float32)
 
 
+def _tfidf_logistic_regression(spec: TfidfLogisticRegressionSpec) -> Pipeline:
+    return make_pipeline(
+        FunctionTransformer(_texts),
+        TfidfVectorizer(ngram_range=(1, spec.ngram_max), min_df=spec.min_df, sublinear_tf=spec.sublinear_tf),
+        LogisticRegression(C=spec.C, max_iter=spec.max_iter),
+    )
+
+
+def _pixel_logistic_regression(spec: PixelLogisticRegressionSpec) -> Pipeline:
+    return make_pipeline(
+        FunctionTransformer(_pixels), StandardScaler(), LogisticRegression(C=spec.C, max_iter=spec.max_iter)
+    )
+
+
+BASELINES: dict[str, Callable[[Any], Pipeline]] = {
+    "tfidf_logistic_regression": _tfidf_logistic_regression,
+    "pixel_logistic_regression": _pixel_logistic_regression,
+}
+
+
 def fit_baseline(spec: BaselineSpec, train_rows: pd.DataFrame, labels: np.ndarray) -> Pipeline:
     """The baseline ``spec`` names, fitted on the training rows; ``.predict(rows)`` gives class indices."""
-    if isinstance(spec, TfidfLogisticRegressionSpec):
-        model = make_pipeline(
-            FunctionTransformer(_texts),
-            TfidfVectorizer(ngram_range=(1, spec.ngram_max), min_df=spec.min_df, sublinear_tf=spec.sublinear_tf),
-            LogisticRegression(C=spec.C, max_iter=spec.max_iter),
-        )
-    else:
-        model = make_pipeline(
-            FunctionTransformer(_pixels), StandardScaler(), LogisticRegression(C=spec.C, max_iter=spec.max_iter)
-        )
-    return model.fit(train_rows, labels)
+    return BASELINES[spec.name](spec).fit(train_rows, labels)

@@ -16,12 +16,11 @@ from pydantic import Field
 
 from flaxline.config import Settings
 from flaxline.errors import InputError
-from flaxline.losses import LossFn
 from flaxline.models.base import ImageInputs, ModelInputs, TokenInputs, ZooModel
 from flaxline.models.bilstm_attention import BiLSTMAttentionClassifier, BiLSTMAttentionSpec
 from flaxline.models.cnn import CNNClassifier, CNNSpec
 from flaxline.models.cnn2d import CNN2DClassifier, CNN2DSpec
-from flaxline.models.ensemble import Ensemble, EnsembleSpec, ensemble_loss
+from flaxline.models.ensemble import Ensemble, EnsembleSpec
 from flaxline.models.lstm import LSTMClassifier, LSTMSpec
 from flaxline.models.resnet import ResNetClassifier, ResNetSpec
 from flaxline.models.transformer import TransformerClassifier, TransformerSpec
@@ -57,18 +56,11 @@ class ModelConfig(Settings):
 
 def build_model(config: ModelConfig) -> ZooModel:
     """Instantiate the model ``config`` describes, initialised from its seed."""
-    reads = MODELS[
-        config.model.member.name if isinstance(config.model, EnsembleSpec) else config.model.name
-    ].inputs_type
+    reads = MODELS[config.model.name].reads(config.model)
     if not isinstance(config.inputs, reads):
         reads_type, given = reads.model_fields["type"].default, config.inputs.type
         raise InputError(f"model '{config.model.name}' reads {reads_type}, but this task's inputs are {given}")
     return MODELS[config.model.name](config.model, config.inputs, config.num_classes, rngs=nnx.Rngs(config.seed))
-
-
-def training_loss(model: nnx.Module, loss: LossFn) -> LossFn:
-    """The loss the train step minimises for ``model``: ``loss`` itself, or for an ensemble its members' losses."""
-    return ensemble_loss(loss) if isinstance(model, Ensemble) else loss
 
 
 __all__ = [
@@ -80,5 +72,4 @@ __all__ = [
     "TokenInputs",
     "ZooModel",
     "build_model",
-    "training_loss",
 ]

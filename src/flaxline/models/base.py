@@ -8,41 +8,15 @@ number of classes. The inputs it reads from a batch are its own business: text m
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar
 
 from flax import nnx
-from pydantic import Field, PositiveInt, model_validator
 
 from flaxline.config import Settings
+from flaxline.inputs import ImageInputs, ModelInputs, TokenInputs
+from flaxline.losses import LossFn
 
-
-class TokenInputs(Settings):
-    """Token ids [B, L] (right-padded with 0) and lengths [B], from a tokenizer of ``vocab_size`` tokens."""
-
-    type: Literal["tokens"] = "tokens"
-    vocab_size: PositiveInt
-    # The tokens in id order, for models that spell tokens (subword vectors); never saved with a model,
-    # which keeps what it computed from them.
-    vocabulary: tuple[str, ...] | None = Field(None, exclude=True, repr=False)
-
-    @model_validator(mode="after")
-    def _vocabulary_fits(self) -> TokenInputs:
-        if self.vocabulary is not None and len(self.vocabulary) != self.vocab_size:
-            raise ValueError(f"a vocabulary of {len(self.vocabulary)} tokens for vocab_size {self.vocab_size}")
-        return self
-
-
-class ImageInputs(Settings):
-    """Images [B, H, W, C] of ``shape`` in their stored units (uint8 pixels, say), with the training
-    split's per-channel mean and standard deviation, which the model normalises with."""
-
-    type: Literal["images"] = "images"
-    shape: tuple[PositiveInt, PositiveInt, PositiveInt]
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-
-
-ModelInputs = Annotated[TokenInputs | ImageInputs, Field(discriminator="type")]
+__all__ = ["ImageInputs", "ModelInputs", "TokenInputs", "ZooModel"]
 
 
 class ZooModel(nnx.Module):
@@ -50,6 +24,15 @@ class ZooModel(nnx.Module):
     logits."""
 
     inputs_type: ClassVar[type[Settings]] = TokenInputs
+
+    @classmethod
+    def reads(cls, spec: Settings) -> type[Settings]:
+        """The kind of inputs a model of these settings reads (``TokenInputs`` or ``ImageInputs``)."""
+        return cls.inputs_type
+
+    def training_loss(self, loss: LossFn) -> LossFn:
+        """The loss the train step minimises for this model: the task's ``loss``, unless the model says otherwise."""
+        return loss
 
     if TYPE_CHECKING:  # the constructor every model of the zoo has (``MODELS`` builds them through this class)
 

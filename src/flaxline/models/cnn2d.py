@@ -49,7 +49,7 @@ class CNN2DClassifier(ZooModel):
         self.head = nnx.Linear(spec.dense_dim, num_classes, rngs=rngs)
 
     def __call__(self, batch: dict[str, jax.Array]) -> jax.Array:
-        x = self.input(batch["images"])
+        x = self.input(batch["images"], self.convolutions[0].kernel.dtype)
         for index, convolution in enumerate(self.convolutions, 1):
             x = nnx.relu(convolution(x))
             if index % self.convs_per_block == 0:

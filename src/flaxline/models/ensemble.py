@@ -41,6 +41,17 @@ class Ensemble(ZooModel):
         self.members = nnx.List([member(spec.member, inputs, num_classes, rngs=nnx.Rngs(key)) for key in keys])
         self.deterministic = False  # set by .train() / .eval(), like Dropout's
 
+    @classmethod
+    def reads(cls, spec: Settings) -> type[Settings]:
+        from flaxline.models import MODELS
+
+        assert isinstance(spec, EnsembleSpec)
+        return MODELS[spec.member.name].reads(spec.member)
+
+    def training_loss(self, loss: LossFn) -> LossFn:
+        """Each member trained on its own loss: see ``ensemble_loss``."""
+        return ensemble_loss(loss)
+
     def for_inference(self) -> Ensemble:
         """A copy in evaluation mode whose members are their own inference copies."""
         model = nnx.clone(self)

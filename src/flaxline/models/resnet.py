@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 import jax
 import jax.numpy as jnp
 from flax import nnx
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, model_validator
 
 from flaxline.config import Settings
 from flaxline.images.augment import AugmentationSpec
@@ -25,6 +25,13 @@ class ResNetSpec(Settings):
     blocks_per_stage: PositiveInt = 2
     groups: PositiveInt = Field(8, description="groups of the group normalisation (at most a stage's width)")
     augmentation: AugmentationSpec = AugmentationSpec()
+
+    @model_validator(mode="after")
+    def _groups_divide_widths(self) -> ResNetSpec:
+        uneven = [width for width in self.widths if width % min(self.groups, width)]
+        if uneven:
+            raise ValueError(f"groups {self.groups} do not divide a stage of width {uneven[0]}")
+        return self
 
 
 def _norm(channels: int, groups: int, rngs: nnx.Rngs) -> nnx.GroupNorm:
@@ -67,7 +74,7 @@ class ResNetClassifier(ZooModel):
         self.head = nnx.Linear(channels, num_classes, rngs=rngs)
 
     def __call__(self, batch: dict[str, jax.Array]) -> jax.Array:
-        x = self.stem(self.input(batch["images"]))
+        x = self.stem(self.input(batch["images"], self.stem.kernel.dtype))
         for block in self.blocks:
             x = block(x)
         return self.head(jnp.mean(nnx.relu(self.norm(x)), axis=(1, 2)))

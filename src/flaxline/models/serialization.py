@@ -39,6 +39,11 @@ class ModelArtifact:
     checkpoint_folder: Path | None = None
 
 
+def saved_config(config: ModelConfig) -> dict:
+    """``config`` as a model file keeps it: without the vocabulary, whose spelling the model saved as tables."""
+    return config.model_dump(mode="json", exclude={"inputs": {"vocabulary"}})
+
+
 def model_to_bytes(model: nnx.Module, config: ModelConfig) -> bytes:
     """Serialise ``model``'s parameters (and constants) and the ``config`` that rebuilds it."""
     tensors = {
@@ -46,7 +51,7 @@ def model_to_bytes(model: nnx.Module, config: ModelConfig) -> bytes:
         for path, value in nnx.to_flat_state(nnx.state(model, SAVED))
     }
     # One metadata key: safetensors writes a map of several in varying order, and files must be byte-identical.
-    metadata = {"flaxline": json.dumps({"format": FORMAT, "config": config.model_dump(mode="json")}, sort_keys=True)}
+    metadata = {"flaxline": json.dumps({"format": FORMAT, "config": saved_config(config)}, sort_keys=True)}
     return save_tensors(dict(sorted(tensors.items())), metadata=metadata)
 
 

@@ -23,6 +23,8 @@ from typing import Literal
 
 import ftfy
 
+from flaxline.config import Settings
+
 
 def _high_half_characters() -> str:
     chars = set()
@@ -47,13 +49,9 @@ _WHITESPACE = re.compile(r"\s+")
 TokenPolicy = Literal["keep", "replace", "remove"]
 
 
-@dataclass(frozen=True)
-class CleaningPolicy:
-    """How to treat the parts of a text that carry little meaning on their own.
-
-    ``replace`` puts the placeholder in the text (``URL``, ``@user``), ``remove`` deletes
-    the part and ``keep`` leaves it. For hashtags ``replace`` keeps the word without ``#``.
-    """
+class CleaningPolicy(Settings):
+    """Links, mentions and hashtags: ``replace`` puts the placeholder in the text (``URL``, ``@user``),
+    ``remove`` deletes the part, ``keep`` leaves it; for hashtags ``replace`` keeps the word without ``#``."""
 
     urls: TokenPolicy = "replace"
     mentions: TokenPolicy = "replace"
@@ -118,7 +116,10 @@ def _apply(pattern: re.Pattern[str], text: str, policy: TokenPolicy, replacement
     return pattern.subn(replacement if policy == "replace" else " ", text)
 
 
-def clean_text(text: str, policy: CleaningPolicy = CleaningPolicy()) -> CleanedText:
+DEFAULT_POLICY = CleaningPolicy()
+
+
+def clean_text(text: str, policy: CleaningPolicy = DEFAULT_POLICY) -> CleanedText:
     """Repair and normalise one text; never raises on a string."""
     fixed, repaired, replaced = repair_mojibake_runs(text)
     after_runs = fixed

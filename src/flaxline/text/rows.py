@@ -16,23 +16,21 @@ Rules, applied in this order (the first that fires is the row's reason):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
+from flaxline.config import Settings
 from flaxline.data.delimited import PARSE_ERROR, SOURCE_ENCODING
 from flaxline.data.rejection import (
     CleaningResult,
     Rejections,
     as_text,
-    first_rows,
     label_detail,
     normalized_labels,
     report_counts,
     vote_on_copies,
 )
-from flaxline.text.cleaning import CleaningPolicy, clean_text
+from flaxline.text.cleaning import DEFAULT_POLICY, CleaningPolicy, clean_text
 
 REASONS = (
     "parse_error",
@@ -46,12 +44,10 @@ REASONS = (
     "duplicate",
 )
 SPLIT = "split"
-DEFAULT_POLICY = CleaningPolicy()
 
 
-@dataclass(frozen=True)
-class ColumnRoles:
-    """Which raw column plays which role; ``confidence`` is optional."""
+class TextColumns(Settings):
+    """Which raw column holds the text, the label and (optionally) the annotators' confidence."""
 
     text: str = "text"
     label: str = "label"
@@ -60,18 +56,18 @@ class ColumnRoles:
 
 def clean_table(
     raw: pd.DataFrame,
-    roles: ColumnRoles,
+    columns: TextColumns,
     classes: list[str],
     policy: CleaningPolicy = DEFAULT_POLICY,
     min_confidence: float | None = None,
     label_normalization: str = "none",
 ) -> CleaningResult:
     """Split ``raw`` into kept rows (cleaned) and rejected rows (with reason and detail)."""
-    given_labels = as_text(raw[roles.label])
+    given_labels = as_text(raw[columns.label])
     frame = pd.DataFrame(
         {
             "row": first_rows(raw),
-            "raw_text": as_text(raw[roles.text]),
+            "raw_text": as_text(raw[columns.text]),
             "label": normalized_labels(given_labels, classes, label_normalization),
         }
     )
@@ -88,8 +84,8 @@ def clean_table(
     reject(given_labels.str.strip() == "", "missing_label")
     reject(~frame["label"].isin(classes), "unknown_label", label_detail(given_labels))
 
-    if roles.confidence is not None:
-        given = as_text(raw[roles.confidence]).str.strip()
+    if columns.confidence is not None:
+        given = as_text(raw[columns.confidence]).str.strip()
         confidence = pd.to_numeric(given.where(given != ""), errors="coerce")
         invalid = (given != "") & (confidence.isna() | (confidence < 0) | (confidence > 1))
         reject(invalid, "invalid_confidence", "confidence " + given.map(repr))
@@ -130,7 +126,15 @@ def clean_table(
         "urls": sum(c.urls for c in cleaned),
         "mentions": sum(c.mentions for c in cleaned),
         "hashtags": sum(c.hashtags for c in cleaned),
-        "policy": vars(policy),
+        "policy": policy.model_dump(),
         "label_normalization": label_normalization,
     }
     return CleaningResult(kept=kept, rejected=rejected, report=report)
+
+
+def first_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Row numbers of a raw table: its ``source_line`` (delimited files) or ``row`` column, else 1, 2, ..."""
+    for column in ("source_line", "row"):
+        if column in frame:
+            return frame[column].to_numpy()
+    return np.arange(1, len(frame) + 1)

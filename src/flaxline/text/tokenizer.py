@@ -13,13 +13,16 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Literal
 
 import numpy as np
+from pydantic import Field, PositiveInt, model_validator
 from tokenizers import Tokenizer, normalizers, pre_tokenizers
 from tokenizers.models import BPE, WordLevel
 from tokenizers.trainers import BpeTrainer
 
-from flaxline.errors import InputError
+from flaxline.config import Settings
+from flaxline.inputs import Encoding, TokenInputs
 
 PAD_TOKEN, UNK_TOKEN = "[PAD]", "[UNK]"
 PAD_ID, UNK_ID = 0, 1
@@ -36,57 +39,84 @@ PRE_TOKENIZERS = {
 }
 
 
-def check_tokenizer_settings(pre_tokenizer: str, model: str, max_vocab_size: int | None) -> None:
-    """Raise the one-line error ``fit_tokenizer`` would raise for these settings, without any text."""
-    if pre_tokenizer not in PRE_TOKENIZERS:
-        raise InputError(f"unknown pre_tokenizer '{pre_tokenizer}'; known: {', '.join(PRE_TOKENIZERS)}")
-    if model not in ("word", "bpe"):
-        raise InputError(f"unknown tokenizer model '{model}'; known: word, bpe")
-    if model == "bpe" and max_vocab_size is None:
-        raise InputError("a bpe tokenizer needs max_vocab_size (its target number of tokens)")
+class TokenizerSpec(Settings):
+    """The tokenizer fitted on the training texts, and the padded length of the id arrays."""
+
+    lowercase: bool = True
+    pre_tokenizer: Literal["whitespace", "whitespace_split"] = Field(
+        "whitespace",
+        description="whitespace: words and runs of punctuation apart (don't! → don ' t !); "
+        "whitespace_split: spaces only",
+    )
+    tokenizer_model: Literal["word", "bpe"] = Field(
+        "word", description="word: one id per word; bpe: subwords, unseen words spelt from known pieces"
+    )
+    min_frequency: PositiveInt = Field(
+        2, description="tokens seen fewer times in train become [UNK] (bpe: pairs merged at least this often)"
+    )
+    max_vocab_size: PositiveInt | None = Field(50000, description="at most this many tokens (bpe: its target size)")
+    length_quantile: float = Field(
+        0.99, gt=0.0, le=1.0, description="the padded length covers this share of the training texts ..."
+    )
+    length_multiple: PositiveInt = Field(8, description="... rounded up to a multiple of this ...")
+    max_length: PositiveInt = Field(128, description="... and never above this")
+
+    @model_validator(mode="after")
+    def _bpe_has_a_size(self) -> TokenizerSpec:
+        if self.tokenizer_model == "bpe" and self.max_vocab_size is None:
+            raise ValueError("a bpe tokenizer needs max_vocab_size (its target number of tokens)")
+        return self
 
 
-def fit_tokenizer(
-    texts: Iterable[str],
-    *,
-    lowercase: bool = True,
-    min_frequency: int = 1,
-    max_vocab_size: int | None = None,
-    pre_tokenizer: str = "whitespace",
-    model: str = "word",
-) -> Tokenizer:
+def fit_tokenizer(texts: Iterable[str], spec: TokenizerSpec) -> Tokenizer:
     """Fit a tokenizer: ``[PAD]`` = 0, ``[UNK]`` = 1, then the vocabulary.
 
-    ``model`` is ``word`` (one id per word seen ``min_frequency`` times, by frequency) or
-    ``bpe`` (byte-pair-encoding subwords learnt from ``texts`` until ``max_vocab_size`` tokens or
-    no pair occurs ``min_frequency`` times), which spells words unseen in training from known
-    pieces ("warmly" → warm ly) instead of mapping them to ``[UNK]``.
+    ``word`` gives one id per word seen ``min_frequency`` times, by frequency; ``bpe`` learns
+    byte-pair-encoding subwords from ``texts`` until ``max_vocab_size`` tokens or no pair occurs
+    ``min_frequency`` times, and spells words unseen in training from known pieces ("warmly" → warm
+    ly) instead of mapping them to ``[UNK]``.
     """
-    check_tokenizer_settings(pre_tokenizer, model, max_vocab_size)
-    normalizer = _normalizer(lowercase)
-    splitter = PRE_TOKENIZERS[pre_tokenizer]()
-    if model == "bpe":
+    normalizer = _normalizer(spec.lowercase)
+    splitter = PRE_TOKENIZERS[spec.pre_tokenizer]()
+    if spec.tokenizer_model == "bpe":
         tokenizer = Tokenizer(BPE(unk_token=UNK_TOKEN, fuse_unk=True))
         tokenizer.normalizer, tokenizer.pre_tokenizer = normalizer, splitter
-        assert max_vocab_size is not None  # check_tokenizer_settings refuses bpe without it
+        assert spec.max_vocab_size is not None  # the spec refuses bpe without it
         trainer = BpeTrainer(
-            vocab_size=max_vocab_size,
-            min_frequency=min_frequency,
+            vocab_size=spec.max_vocab_size,
+            min_frequency=spec.min_frequency,
             special_tokens=[PAD_TOKEN, UNK_TOKEN],
             show_progress=False,
         )
         tokenizer.train_from_iterator(texts, trainer)
         return tokenizer
     counts = Counter(token for text in texts for token, _ in splitter.pre_tokenize_str(normalizer.normalize_str(text)))
-    ranked = sorted((item for item in counts.items() if item[1] >= min_frequency), key=lambda kv: (-kv[1], kv[0]))
-    if max_vocab_size is not None:
-        ranked = ranked[: max_vocab_size - 2]
+    ranked = sorted((item for item in counts.items() if item[1] >= spec.min_frequency), key=lambda kv: (-kv[1], kv[0]))
+    if spec.max_vocab_size is not None:
+        ranked = ranked[: spec.max_vocab_size - 2]
     vocab = {PAD_TOKEN: PAD_ID, UNK_TOKEN: UNK_ID}
     vocab.update({token: index for index, (token, _) in enumerate(ranked, start=2)})
     tokenizer = Tokenizer(WordLevel(vocab, unk_token=UNK_TOKEN))
     tokenizer.normalizer = normalizer
     tokenizer.pre_tokenizer = splitter
     return tokenizer
+
+
+def fit_encoding(texts: Sequence[str], spec: TokenizerSpec) -> tuple[Tokenizer, Encoding]:
+    """The tokenizer fitted on ``texts`` and the encoding it gives: the vocabulary and the padded length."""
+    tokenizer = fit_tokenizer(texts, spec)
+    counts = token_counts(tokenizer, texts)
+    max_length = choose_max_length(counts, spec.length_quantile, spec.length_multiple, spec.max_length)
+    encoding = Encoding(
+        inputs=TokenInputs(vocab_size=tokenizer.get_vocab_size(), vocabulary=tuple(vocabulary(tokenizer))),
+        token_arrays=("ids",),
+        max_length=max_length,
+        statistics={
+            "truncated_train_texts": int((counts > max_length).sum()),
+            "mean_train_tokens": float(counts.mean()),
+        },
+    )
+    return tokenizer, encoding
 
 
 def vocabulary(tokenizer: Tokenizer) -> list[str]:

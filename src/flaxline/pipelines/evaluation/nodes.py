@@ -16,6 +16,7 @@ from flaxline.engine.inference import ComputeDtype, predict
 from flaxline.evaluation.baselines import BaselineSpec, fit_baseline
 from flaxline.evaluation.figures import confusion_matrix_figure, learning_curves_figure
 from flaxline.evaluation.metrics import classification_metrics, comparison_table, predictions_frame, softmax
+from flaxline.inputs import Encoding
 from flaxline.models.serialization import ModelArtifact
 
 logger = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def evaluate_model(
     parameters: EvaluationParams,
 ) -> tuple[dict, pd.DataFrame]:
     """The network's classification report on the test split, and its predictions with class probabilities."""
-    batching = Batching(parameters.batch_size, tuple(encoding.get("token_arrays", ())))
+    batching = Batching(parameters.batch_size, Encoding.model_validate(encoding).token_arrays)
     probabilities = softmax(predict(model.model, test_features, batching, parameters.compute_dtype))
     labels = test_features["labels"]
     metrics = classification_metrics(labels, probabilities.argmax(axis=1), list(classes))

@@ -10,6 +10,7 @@ import pandas as pd
 from flaxline.data.labels import label_indices
 from flaxline.errors import InputError
 from flaxline.images.rows import images_array
+from flaxline.inputs import Encoding, ImageInputs
 
 logger = logging.getLogger(__name__)
 
@@ -24,14 +25,13 @@ def fit_image_statistics(train_rows: pd.DataFrame) -> dict:
         np.round(mean, 3).tolist(),
         np.round(std, 3).tolist(),
     )
-    return {"inputs": {"type": "images", "shape": list(images.shape[1:]), "mean": mean.tolist(), "std": std.tolist()}}
+    inputs = ImageInputs(shape=images.shape[1:], mean=tuple(mean.tolist()), std=tuple(std.tolist()))
+    return Encoding(inputs=inputs).model_dump(mode="json")
 
 
 def encode_images(rows: pd.DataFrame, encoding: dict, classes: list[str]) -> dict[str, np.ndarray]:
     """Pixels [N, H, W, C] (uint8, as stored: the model normalises them) and class indices [N] of one split."""
-    images = images_array(rows)
-    if list(images.shape[1:]) != encoding["inputs"]["shape"]:
-        raise InputError(
-            f"images of shape {list(images.shape[1:])}, but the training images are {encoding['inputs']['shape']}"
-        )
+    images, inputs = images_array(rows), Encoding.model_validate(encoding).inputs
+    if not isinstance(inputs, ImageInputs) or images.shape[1:] != inputs.shape:
+        raise InputError(f"images of shape {list(images.shape[1:])}, but the encoding is for {inputs}")
     return {"images": images, "labels": label_indices(rows, classes)}

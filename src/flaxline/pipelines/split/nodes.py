@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import pandas as pd
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from flaxline.config import Settings
 from flaxline.data.split import predefined_split, stratified_split
@@ -23,6 +23,13 @@ class SplitParams(Settings):
     )
     test_fraction: float = Field(0.1, gt=0.0, lt=1.0)
     seed: int = 42
+
+    @model_validator(mode="after")
+    def _room_for_train(self) -> SplitParams:
+        held_out = self.validation_fraction + self.test_fraction
+        if held_out >= 1:
+            raise ValueError(f"validation_fraction + test_fraction must stay below 1, not {held_out:g}")
+        return self
 
 
 def split_rows(clean: pd.DataFrame, parameters: SplitParams) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:

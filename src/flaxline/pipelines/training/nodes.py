@@ -8,11 +8,10 @@ import numpy as np
 import pandas as pd
 from kedro.utils import find_kedro_project
 
-from flaxline.config import validated
-from flaxline.engine.checkpoints import CheckpointSpec, open_run_checkpoints, run_fingerprint
+from flaxline.engine.checkpoints import CheckpointSpec, run_checkpoints
 from flaxline.engine.loop import TrainingData
 from flaxline.engine.train import TrainingSpec, train
-from flaxline.models import ModelInputs
+from flaxline.inputs import Encoding
 from flaxline.models.serialization import ModelArtifact
 
 
@@ -35,20 +34,12 @@ def train_model(
     of its parameters and data, and continues from there if an earlier run with the same
     fingerprint died. The model names the folder: ``CheckpointCleanupHooks`` deletes it once saved.
     """
-    data = TrainingData(train_features, validation_features, tuple(encoding.get("token_arrays", ())))
-    arrays = {f"train.{k}": v for k, v in train_features.items()} | {
-        f"validation.{k}": v for k, v in validation_features.items()
-    }
-    settings = [parameters.model_dump(mode="json", exclude={"checkpoint"}), list(classes), encoding]
+    described = Encoding.model_validate(encoding)
+    data = TrainingData(train_features, validation_features, described.token_arrays)
+    run = [parameters.model_dump(mode="json", exclude={"checkpoint"}), list(classes), encoding]
     # Like the catalog's paths, relative to the project, wherever `kedro run` was started in it.
     root = find_kedro_project(Path.cwd()) or Path.cwd()
-    checkpoints = open_run_checkpoints(parameters.checkpoint, root, run_fingerprint(settings, arrays))
-    try:
-        model, config, history = train(
-            parameters, data, validated(ModelInputs, encoding["inputs"], "encoding"), len(classes), checkpoints
-        )
-    finally:
-        if checkpoints is not None:
-            checkpoints.close()
+    with run_checkpoints(parameters.checkpoint, root, run, data.arrays()) as checkpoints:
+        model, config, history = train(parameters, data, described.inputs, len(classes), checkpoints)
     folder = checkpoints.directory if checkpoints is not None else None
     return ModelArtifact(model, config, checkpoint_folder=folder), pd.DataFrame(history)

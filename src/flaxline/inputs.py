@@ -1,0 +1,48 @@
+"""What a model is built for, and what the features stage hands on: the task's inputs (token ids or
+images) and, in ``Encoding``, everything fitted on the training split that later stages need."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, PositiveInt, model_validator
+
+from flaxline.config import Settings
+
+
+class TokenInputs(Settings):
+    """Token ids [B, L] (right-padded with 0) and lengths [B], from a tokenizer of ``vocab_size`` tokens."""
+
+    type: Literal["tokens"] = "tokens"
+    vocab_size: PositiveInt
+    # The tokens in id order, for models that spell tokens (subword vectors); a saved model keeps what it
+    # computed from them instead.
+    vocabulary: tuple[str, ...] | None = Field(None, repr=False)
+
+    @model_validator(mode="after")
+    def _vocabulary_fits(self) -> TokenInputs:
+        if self.vocabulary is not None and len(self.vocabulary) != self.vocab_size:
+            raise ValueError(f"a vocabulary of {len(self.vocabulary)} tokens for vocab_size {self.vocab_size}")
+        return self
+
+
+class ImageInputs(Settings):
+    """Images [B, H, W, C] of ``shape`` in their stored units (uint8 pixels, say), with the training
+    split's per-channel mean and standard deviation, which the model normalises with."""
+
+    type: Literal["images"] = "images"
+    shape: tuple[PositiveInt, PositiveInt, PositiveInt]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+
+ModelInputs = Annotated[TokenInputs | ImageInputs, Field(discriminator="type")]
+
+
+class Encoding(Settings):
+    """What the features stage fitted on the training split, for the stages after it (``<task>.encoding``)."""
+
+    inputs: ModelInputs
+    token_arrays: tuple[str, ...] = Field((), description="per-token arrays, cut to each batch's longest sequence")
+    max_length: PositiveInt | None = Field(None, description="the padded length of the token arrays")
+    statistics: dict[str, float] = Field(default_factory=dict, description="what fitting measured")
