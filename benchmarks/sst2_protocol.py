@@ -84,7 +84,8 @@ def main() -> None:
         }
     )
     inputs = TokenInputs(vocab_size=tokenizer.get_vocab_size())
-    model, _, history = train(spec, TrainingData(data["train"], data["validation"], ("ids",)), inputs, 2)
+    trained = train(spec, TrainingData(data["train"], data["validation"], ("ids",)), inputs, 2)
+    model, history = trained.model, trained.history
 
     graphdef, params, rest = nnx.split(model.for_inference(), nnx.Param, ...)
     test = data["test"]

@@ -77,7 +77,7 @@ def main() -> None:
         entry = dict(zoo[name])
         started = time.perf_counter()
         features = TokenizerSpec.model_validate(merged(sst2["features"], entry.pop("features", {})))
-        tokenizer, encoding = fit_encoding(texts["train"], features)
+        tokenizer, encoding = fit_encoding(texts["train"], features, len(CLASSES))
         data = encode_sst2(tokenizer, splits, encoding.max_length)
         loop = {
             key: value
@@ -86,7 +86,8 @@ def main() -> None:
         }
         spec = TrainingSpec.model_validate(merged(entry, {"loop": loop}))
         data_arrays = TrainingData(data["train"], data["validation"], encoding.token_arrays)
-        model, _, history = train(spec, data_arrays, encoding.inputs, len(CLASSES))
+        trained = train(spec, data_arrays, encoding.inputs, encoding.outputs)
+        model, history = trained.model, trained.history
         logits = predict(model, data["test"], Batching(256, encoding.token_arrays))
         metrics = classification_metrics(splits["test"][1], logits.argmax(axis=1), CLASSES)
         rows.append(

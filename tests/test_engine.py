@@ -55,8 +55,8 @@ def spec(epochs=3, seed=0, model=None, learning_rate=0.01, loss=None, **loop) ->
 
 
 def run(epochs=3, seed=0, **loop):
-    model, _, history = train(spec(epochs, seed, **loop), toy_data(), INPUTS, 2)
-    return model, history
+    trained = train(spec(epochs, seed, **loop), toy_data(), INPUTS, 2)
+    return trained.model, trained.history
 
 
 def lstm(vocab_size=20, **settings):
@@ -65,7 +65,7 @@ def lstm(vocab_size=20, **settings):
             {
                 "model": {"name": "lstm", "embed_dim": 8, "hidden_dim": 16, **settings},
                 "inputs": {"type": "tokens", "vocab_size": vocab_size},
-                "num_classes": 2,
+                "outputs": 2,
             }
         )
     )
@@ -86,7 +86,7 @@ def test_training_lowers_the_loss_and_records_each_epoch():
 
 def test_same_seed_same_parameters():
     (first, _), (again, _) = run(epochs=2), run(epochs=2)
-    described = ModelConfig(model=spec().model, inputs=INPUTS, num_classes=2)
+    described = ModelConfig(model=spec().model, inputs=INPUTS, outputs=2)
     assert model_to_bytes(first, described) == model_to_bytes(again, described)
 
 
@@ -109,7 +109,10 @@ def test_monitoring_accuracy_keeps_the_first_epoch_of_highest_validation_accurac
     kept = history[int(np.argmax(accuracies))]
     assert kept != min(history, key=lambda record: record["validation_loss"])  # the two monitors disagree here
     assert validation_loss_of(model) == pytest.approx(kept["validation_loss"], rel=1e-4)
-    with pytest.raises(InputError, match=r"^monitor: 'f1' is not one of validation_loss, validation_accuracy$"):
+    with pytest.raises(
+        InputError,
+        match=r"^monitor: 'f1' is not one of validation_loss, validation_accuracy, validation_absolute_error$",
+    ):
         LoopSpec.model_validate({"monitor": "f1"})
 
 
@@ -205,7 +208,7 @@ def test_bfloat16_compute_keeps_float32_parameters_and_learns():
 
 def fit_with(model, optimizer, loop: dict, data: TrainingData | None = None, checkpoints=None):
     loop_spec = LoopSpec.model_validate({"batch_size": 32, "bucket_window_batches": 0, **loop})
-    return fit(model, optimizer, data or toy_data(), loop_spec, plain_losses(model), checkpoints)
+    return fit(model, optimizer, data or toy_data(), loop_spec, plain_losses(model), loop_spec.placement(), checkpoints)
 
 
 def test_a_non_finite_loss_stops_training_naming_epoch_and_step():
@@ -304,7 +307,9 @@ def test_bfloat16_inference_multiplies_in_bf16_and_keeps_the_predictions():
 
 
 def test_an_unknown_compute_dtype_is_one_line_naming_the_choices():
-    with pytest.raises(InputError, match=r"^loop.compute_dtype: 'int8' is not one of float32, bfloat16, float16$"):
+    with pytest.raises(
+        InputError, match=r"^loop.compute_dtype: 'int8' is not one of auto, float32, bfloat16, float16$"
+    ):
         spec(compute_dtype="int8")
 
 
@@ -314,7 +319,7 @@ def test_each_member_of_an_ensemble_learns_as_if_trained_alone():
             {
                 "model": {"name": "ensemble", "size": 2, "member": {"name": "lstm", "embed_dim": 8, "hidden_dim": 16}},
                 "inputs": INPUTS,
-                "num_classes": 2,
+                "outputs": 2,
             }
         )
     )
@@ -351,10 +356,9 @@ def test_an_image_model_learns_with_augmentation_deterministically():
         patience=None,
         model={"name": "cnn2d", "channels": [8], "dense_dim": 16, "augmentation": {"shift": 1.0}},
     )
-    model, described, history = train(image_spec, data, inputs, 2)
-    again, _, _ = train(image_spec, data, inputs, 2)
-    assert history[-1]["validation_accuracy"] > 0.9
-    assert model_to_bytes(model, described) == model_to_bytes(again, described)
+    trained, again = train(image_spec, data, inputs, 2), train(image_spec, data, inputs, 2)
+    assert trained.history[-1]["validation_accuracy"] > 0.9
+    assert model_to_bytes(trained.model, trained.config) == model_to_bytes(again.model, again.config)
 
 
 def test_a_validation_split_with_a_non_finite_example_is_never_kept():
@@ -377,7 +381,7 @@ def test_bfloat16_compute_runs_image_models_in_bf16(name):
 
     model = build_model(
         ModelConfig.model_validate(
-            {"model": {"name": name}, "inputs": ImageInputs(shape=(8, 8, 1), mean=(1.0,), std=(2.0,)), "num_classes": 3}
+            {"model": {"name": name}, "inputs": ImageInputs(shape=(8, 8, 1), mean=(1.0,), std=(2.0,)), "outputs": 3}
         )
     )
     model.eval()

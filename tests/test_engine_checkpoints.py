@@ -159,7 +159,7 @@ def test_an_image_model_with_augmentation_resumes_byte_identical(tmp_path, caplo
     def images(checkpoint_dir=None):
         spec = {"name": "cnn2d", "channels": [4], "dense_dim": 8, "augmentation": {"shift": 1.0, "rotation": 10.0}}
         inputs = ImageInputs(shape=(8, 8, 1), mean=(60.0,), std=(90.0,))
-        model = build_model(ModelConfig.model_validate({"model": spec, "inputs": inputs, "num_classes": 2}))
+        model = build_model(ModelConfig.model_validate({"model": spec, "inputs": inputs, "outputs": 2}))
         checkpoints = None if checkpoint_dir is None else TrainingCheckpoints(checkpoint_dir, every_steps=3, keep=100)
         tx = build_optimizer(OptimizerSpec(learning_rate=0.01), total_steps=2 * STEPS)
         fit_with(

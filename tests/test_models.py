@@ -25,7 +25,7 @@ PIXELS = {"images": np.random.default_rng(0).integers(0, 17, (3, 8, 8, 1)).astyp
 
 def config(model: dict, inputs: dict = TOKENS, seed: int = 1, vocabulary=None) -> ModelConfig:
     inputs = inputs | ({"vocabulary": vocabulary} if vocabulary is not None else {})
-    return ModelConfig.model_validate({"model": model, "inputs": inputs, "num_classes": 3, "seed": seed})
+    return ModelConfig.model_validate({"model": model, "inputs": inputs, "outputs": 3, "seed": seed})
 
 
 def build(**overrides):
@@ -59,12 +59,21 @@ IMAGE_VARIANTS = [
 ]
 
 
+RATINGS = {"type": "ratings", "users": 6, "items": 9, "global_mean": 3.5, "scale": [0.5, 5.0]}
+PAIRS = {"users": np.array([1, 5, 0], np.int32), "items": np.array([2, 0, 8], np.int32)}
+RATING_VARIANTS = [
+    {"name": "biased_mf", "factors": 4},
+    {"name": "neural_cf", "embed_dim": 4, "mlp": [8], "factors": 4},
+    {"name": "neural_cf", "embed_dim": 4, "mlp": [8, 4], "fuse_mf": False},
+]
+
+
 def variant_id(variant: dict) -> str:
     return "-".join(str(value.get("name") if isinstance(value, dict) else value) for value in variant.values())
 
 
 def test_every_model_has_a_variant_under_test_and_is_a_choice_of_the_settings():
-    assert {variant["name"] for variant in TEXT_VARIANTS + IMAGE_VARIANTS} == set(MODELS)
+    assert {variant["name"] for variant in TEXT_VARIANTS + IMAGE_VARIANTS + RATING_VARIANTS} == set(MODELS)
     union = typing.get_args(typing.get_args(ModelSpec)[0])
     assert {spec.model_fields["name"].default for spec in union} == set(MODELS)
 
@@ -92,6 +101,19 @@ def test_image_models_give_logits_and_round_trip(variant):
     restored.eval()
     assert saved == described
     np.testing.assert_array_equal(restored(PIXELS), logits)
+
+
+@pytest.mark.parametrize("variant", RATING_VARIANTS, ids=variant_id)
+def test_rating_models_predict_a_rating_and_its_penalty_and_round_trip(variant):
+    described = ModelConfig.model_validate({"model": variant, "inputs": RATINGS, "outputs": 1})
+    model = build_model(described)
+    model.eval()
+    outputs = model(PAIRS)
+    assert set(outputs) == {"rating", "penalty"} and outputs["rating"].shape == (3,) and (outputs["penalty"] >= 0).all()
+    restored, saved = model_from_bytes(model_to_bytes(model, described), "ratings.safetensors")
+    restored.eval()
+    assert saved == described
+    np.testing.assert_array_equal(restored(PAIRS)["rating"], outputs["rating"])
 
 
 def test_augmentation_changes_training_passes_only():
@@ -123,7 +145,8 @@ def test_the_seed_decides_the_initialisation():
     [
         (
             {"name": "gru"},
-            "model: unknown name 'gru'; known: lstm, bilstm_attention, transformer, cnn, cnn2d, resnet, ensemble",
+            "model: unknown name 'gru'; known: lstm, bilstm_attention, transformer, cnn, cnn2d, resnet, biased_mf, "
+            "neural_cf, ensemble",
         ),
         (LSTM | {"hidden": 4}, "model: unknown setting 'hidden' of lstm; known: name, embed_dim, hidden_dim"),
         (LSTM | {"pooling": "avg"}, "model.pooling: 'avg' is not one of last, mean, max"),
@@ -245,7 +268,7 @@ def test_words_sharing_pieces_share_subword_vectors():
 def test_a_vocabulary_of_the_wrong_size_is_one_line():
     with pytest.raises(InputError, match="^inputs: a vocabulary of 3 tokens for vocab_size 40$"):
         config(SUBWORDS, vocabulary=["[PAD]", "[UNK]", "dull"])
-    with pytest.raises(InputError, match="^encoding: unknown type 'audio'; known: tokens, images$"):
+    with pytest.raises(InputError, match="^encoding: unknown type 'audio'; known: tokens, images, ratings$"):
         from flaxline.config import validated
         from flaxline.models import ModelInputs
 

@@ -64,7 +64,7 @@ def test_runtime_parameters_override_single_keys(monkeypatch):
 
 
 BAD = [
-    ("tweets.evaluation.compute_dtype", "int8", "compute_dtype: 'int8' is not one of float32, bfloat16, float16"),
+    ("tweets.evaluation.compute_dtype", "int8", "compute_dtype: 'int8' is not one of auto, float32, bfloat16, float16"),
     (
         "sst2.evaluation.baseline.ngram",
         3,
@@ -90,7 +90,7 @@ BAD = [
     (
         "tweets.evaluation.compute_dype",
         "bfloat16",
-        "unknown setting 'compute_dype'; known: batch_size, compute_dtype, baseline",
+        "unknown setting 'compute_dype'; known: batch_size, length_multiple, compute_dtype, baseline",
     ),
     ("tweets.features.tokeniser_model", "bpe", "unknown setting 'tokeniser_model'; known: lowercase, pre_tokenizer"),
     (
@@ -236,7 +236,7 @@ def test_kedro_run_stops_on_a_bad_setting_before_any_node_in_one_line(tmp_path):
     root = make_small_project(tmp_path, rows=10)
     returncode, output = kedro_run(root, "--env", "test", "--params", "tweets.evaluation.compute_dtype=int8")
     assert returncode == 1, output
-    line = "Error: parameters 'tweets.evaluation': compute_dtype: 'int8' is not one of float32, bfloat16, float16"
+    line = "Error: parameters 'tweets.evaluation': compute_dtype: 'int8' is not one of auto, float32, bfloat16, float16"
     errors = [text for text in output.splitlines() if "error" in text.lower()]
     assert errors == [line], output  # the line alone: Kedro's own report of the block is not logged
     assert "Loading data from tweets.raw" not in output and "Traceback" not in output, output  # no node ran

@@ -104,3 +104,24 @@ def test_the_digits_task_runs_end_to_end(tmp_path):
     assert metrics["examples"] == 180 and metrics["accuracy"] > 0.95 and baseline["accuracy"] > 0.9
     figure = matplotlib.image.imread(latest(reporting / "misclassified.png"))
     assert figure.shape[0] > 100 and figure.shape[1] > 500  # a grid of up to 24 images, 8 across
+
+
+def test_the_movielens_task_runs_end_to_end_on_small_grouplens_files(tmp_path):
+    root = make_small_project(tmp_path, rows=10)
+    folder = root / "data/01_raw/movielens"
+    folder.mkdir(parents=True)
+    rng = random.Random(0)
+    rows = [f"{rng.randint(1, 30)},{rng.randint(1, 40)},{rng.randint(1, 10) / 2},{1000 + i}" for i in range(800)]
+    (folder / "ratings.csv").write_text("userId,movieId,rating,timestamp\n" + "\n".join(rows) + "\n")
+    (folder / "movies.csv").write_text("movieId,title\n" + "".join(f"{i},Film {i}\n" for i in range(1, 41)))
+    (root / "conf/test/parameters_movielens.yml").write_text(
+        "tasks:\n  movielens:\n    training: {loop: {epochs: 3}}\n"
+    )
+    run_task(root, "movielens")
+    reporting = root / "data/08_reporting/movielens"
+    metrics = json.loads(latest(reporting / "model_metrics.json").read_text())
+    assert metrics["model"]["name"] == "biased_mf" and {"rmse", "mae", "mse", "ndcg_at_10", "precision_at_10"} <= set(
+        metrics
+    )
+    recommendations = pd.read_csv(latest(reporting / "recommendations.csv"))
+    assert len(recommendations) == 50 and recommendations["title"].str.startswith("Film").all()

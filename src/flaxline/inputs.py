@@ -36,13 +36,25 @@ class ImageInputs(Settings):
     std: tuple[float, ...]
 
 
-ModelInputs = Annotated[TokenInputs | ImageInputs, Field(discriminator="type")]
+class RatingInputs(Settings):
+    """(user, item) pairs as ids ``users`` [B] and ``items`` [B] from the training split's id maps (0: a user or an
+    item the training split never saw), with the training ratings' mean and the rating scale."""
+
+    type: Literal["ratings"] = "ratings"
+    users: PositiveInt = Field(description="ids, 0 (unseen) included")
+    items: PositiveInt = Field(description="ids, 0 (unseen) included")
+    global_mean: float
+    scale: tuple[float, float]
+
+
+ModelInputs = Annotated[TokenInputs | ImageInputs | RatingInputs, Field(discriminator="type")]
 
 
 class Encoding(Settings):
     """What the features stage fitted on the training split, for the stages after it (``<task>.encoding``)."""
 
     inputs: ModelInputs
+    outputs: PositiveInt = Field(description="the width of a model's output: the number of classes, or 1")
     token_arrays: tuple[str, ...] = Field((), description="per-token arrays, cut to each batch's longest sequence")
     max_length: PositiveInt | None = Field(None, description="the padded length of the token arrays")
     statistics: dict[str, float] = Field(default_factory=dict, description="what fitting measured")

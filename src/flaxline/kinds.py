@@ -34,6 +34,10 @@ from flaxline.pipelines import (
     image_evaluation,
     image_features,
     image_processing,
+    rating_evaluation,
+    rating_features,
+    rating_processing,
+    rating_split,
     split,
     text_features,
     text_processing,
@@ -47,6 +51,7 @@ class Kind:
 
     stages: dict[str, Callable[[], Pipeline]]
     defaults: dict[str, Any] = field(default_factory=dict)
+    classified: bool = True  # its tasks declare classes
 
     @cached_property
     def blocks(self) -> dict[str, type[BaseModel]]:
@@ -89,6 +94,17 @@ KINDS: dict[str, Kind] = {
             "evaluation": {"baseline": {"name": "pixel_logistic_regression"}},
         },
     ),
+    "rating_prediction": Kind(
+        stages={
+            "data_processing": rating_processing.create_pipeline,
+            "split": rating_split.create_pipeline,
+            "features": rating_features.create_pipeline,
+            "training": training.create_pipeline,
+            "evaluation": rating_evaluation.create_pipeline,
+        },
+        defaults={"training": {"model": {"name": "biased_mf"}, "loss": {"name": "mean_squared_error"}}},
+        classified=False,
+    ),
 }
 
 
@@ -97,7 +113,9 @@ class TaskHeader(Settings):
 
     kind: Literal[tuple(KINDS)]  # type: ignore[valid-type]
     default: bool = Field(False, description="true: part of a plain `kedro run`")
-    classes: list[str] = Field(min_length=2, description="the label values, in the order of the model's outputs")
+    classes: list[str] | None = Field(
+        None, min_length=2, description="the label values, in the order of the model's outputs (classification kinds)"
+    )
 
 
 @cache
@@ -153,16 +171,20 @@ def task_parameters(name: str, declared: dict[str, Any]) -> dict[str, Any]:
         header = TaskHeader.model_validate(header_fields)
     except InputError as error:
         raise InputError(f"task '{name}': {error}") from None
-    if len(set(header.classes)) != len(header.classes):
-        raise InputError(f"task '{name}': classes: the labels must differ, not {header.classes}")
     kind = KINDS[header.kind]
+    if kind.classified != (header.classes is not None):
+        problem = "missing setting 'classes'" if kind.classified else f"a task of kind {header.kind} has no classes"
+        raise InputError(f"task '{name}': {problem}")
+    if header.classes is not None and len(set(header.classes)) != len(header.classes):
+        raise InputError(f"task '{name}': classes: the labels must differ, not {header.classes}")
     unknown = sorted(set(declared) - set(TaskHeader.model_fields) - set(kind.blocks))
     if unknown:
         known = ", ".join([*TaskHeader.model_fields, *kind.blocks])
         raise InputError(f"task '{name}': unknown block {unknown[0]!r}; a task of kind {header.kind} has {known}")
     parameters = merged(kind.defaults, {block: declared[block] for block in kind.blocks if block in declared})
     # Every block gets its mapping, so that its settings' defaults fill what the task leaves out.
-    return {block: parameters.get(block) or {} for block in kind.blocks} | {"classes": header.classes}
+    blocks = {block: parameters.get(block) or {} for block in kind.blocks}
+    return blocks | ({"classes": header.classes} if header.classes is not None else {})
 
 
 def expand_tasks(parameters: dict[str, Any], sources: list[dict[str, Any]]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ the history and for early stopping. ``DIRECTIONS`` says which way each metric is
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -20,10 +20,10 @@ from pydantic import Field
 from flaxline.config import Settings
 
 Batch = dict[str, jax.Array]
-LossFn = Callable[[jax.Array, Batch], tuple[jax.Array, dict[str, jax.Array]]]
+LossFn = Callable[[Any, Batch], tuple[jax.Array, dict[str, jax.Array]]]
 
 # +1: higher is better; -1: lower is better.
-DIRECTIONS = {"loss": -1.0, "accuracy": 1.0}
+DIRECTIONS = {"loss": -1.0, "accuracy": 1.0, "absolute_error": -1.0}
 
 
 class SoftmaxCrossEntropySpec(Settings):
@@ -36,7 +36,14 @@ class SoftmaxCrossEntropySpec(Settings):
     )
 
 
-LossSpec = SoftmaxCrossEntropySpec
+class MeanSquaredErrorSpec(Settings):
+    """Squared error of predicted ratings (``outputs["rating"]``) against ``batch["ratings"]``, plus the model's
+    own regularisation (``outputs["penalty"]``, per example); also reports the absolute error."""
+
+    name: Literal["mean_squared_error"] = "mean_squared_error"
+
+
+LossSpec = Annotated[SoftmaxCrossEntropySpec | MeanSquaredErrorSpec, Field(discriminator="name")]
 
 
 def class_weight_vector(labels: np.ndarray, num_classes: int, scheme: str | None) -> np.ndarray:
@@ -62,11 +69,22 @@ def softmax_cross_entropy(class_weights: np.ndarray) -> LossFn:
     return loss
 
 
+def mean_squared_error(outputs: dict[str, jax.Array], batch: Batch) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """The rating loss: squared error plus the model's penalty, over the real rows."""
+    error = outputs["rating"] - batch["ratings"]
+    weights = batch["weights"]
+    objective = jnp.sum((error**2 + outputs.get("penalty", 0.0)) * weights) / jnp.maximum(jnp.sum(weights), 1e-9)
+    return objective, {"loss": error**2, "absolute_error": jnp.abs(error)}
+
+
 def _softmax_cross_entropy(spec: SoftmaxCrossEntropySpec, train: dict[str, np.ndarray], outputs: int) -> LossFn:
     return softmax_cross_entropy(class_weight_vector(train["labels"], outputs, spec.class_weights))
 
 
-LOSSES: dict[str, Callable[..., LossFn]] = {"softmax_cross_entropy": _softmax_cross_entropy}
+LOSSES: dict[str, Callable[..., LossFn]] = {
+    "softmax_cross_entropy": _softmax_cross_entropy,
+    "mean_squared_error": lambda spec, train, outputs: mean_squared_error,
+}
 
 
 def make_loss(spec: LossSpec, train: dict[str, np.ndarray], outputs: int) -> LossFn:

@@ -136,6 +136,9 @@ def test_training_returns_a_model_and_a_history(text):
     for member in model.model.members:
         np.testing.assert_array_equal(member.embed.subword_table[...], expected)
     assert text.load("history")["epoch"].tolist() == [1, 2]
+    report = text.load("training_report")
+    assert report["device"] == {"platform": "cpu", "device_kind": "cpu", "device_count": 1, "compute_dtype": "float32"}
+    assert report["epochs_run"] == 2 and report["last_epoch_train_examples_per_second"] > 0
 
 
 def test_evaluation_reports_network_and_baseline_side_by_side(text):
@@ -146,7 +149,12 @@ def test_evaluation_reports_network_and_baseline_side_by_side(text):
     probabilities = predictions[[f"probability_{c}" for c in CLASSES]].to_numpy()
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     assert predictions["text"].tolist() == text.load("test_rows")["text"].tolist()
-    assert text.load("model_metrics")["examples"] == len(text.load("test_rows"))
+    metrics = text.load("model_metrics")
+    assert metrics["examples"] == len(text.load("test_rows"))
+    assert (
+        metrics["device"]["platform"] == "cpu"
+        and metrics["compute_dtype"] == metrics["device"]["compute_dtype"] == "bfloat16"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +189,62 @@ def test_image_stages_clean_split_normalise_train_and_evaluate(images):
     assert baseline["model"]["name"] == "pixel_logistic_regression" and baseline["accuracy"] > 0.9
     assert images.load("test_predictions")["row"].tolist() == test["row"].tolist()
     assert images.catalog.exists("digits.misclassified_plot")
+
+
+RATING_TASK = {
+    "kind": "rating_prediction",
+    "training": {
+        "model": {"name": "biased_mf", "factors": 4},
+        "optimizer": {"learning_rate": 0.02},
+        "loop": {"epochs": 3, "batch_size": 64},
+        "checkpoint": {"directory": None},
+    },
+    "evaluation": {"recommend_users": 2, "recommendations": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def ratings(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rating_stages")
+    rng = np.random.default_rng(0)
+    lines = ["userId,movieId,rating,timestamp"] + [
+        f"{rng.integers(1, 21)},{rng.integers(1, 31)},{rng.integers(1, 11) / 2},{1000 + index}" for index in range(600)
+    ]
+    (root / "ml").mkdir()
+    (root / "ml" / "ratings.csv").write_text("\n".join(lines) + "\n")
+    (root / "ml" / "movies.csv").write_text(
+        "movieId,title\n" + "".join(f"{item},Film {item}\n" for item in range(1, 31))
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(root)
+        yield project_catalog(
+            root, "movielens", {"type": "flaxline.datasets.GroupLensDataset", "filepath": str(root / "ml")}, RATING_TASK
+        )
+
+
+def test_rating_stages_clean_split_map_ids_train_evaluate_and_recommend(ratings):
+    for stage in ("data_processing", "split", "features", "training", "evaluation"):
+        ratings.run(stage)
+    report = ratings.load("cleaning_report")
+    assert report["raw_rows"] == 600 == report["kept_rows"] + report["rejected_rows"]
+    assert set(ratings.load("rejected")["reason"]) <= {"duplicate"}  # random pairs repeat; the latest is kept
+    train_rows = ratings.load("train_rows")
+    assert ratings.load("id_maps")["users"] == sorted(train_rows["user"].unique())
+    metrics, baseline = ratings.load("model_metrics"), ratings.load("baseline_metrics")
+    assert metrics["model"]["name"] == "biased_mf" and baseline["model"]["name"] == "biases"
+    assert (
+        0 < metrics["rmse"] < 3
+        and 0 < metrics["ndcg_at_10"] <= 1
+        and metrics["cold_start"]["test_ratings"] == len(ratings.load("test_rows"))
+    )
+    predictions = ratings.load("test_predictions")
+    assert predictions["predicted"].between(0.5, 5.0).all() and "baseline_predicted" in predictions
+    recommendations = ratings.load("recommendations")
+    assert (
+        recommendations["rank"].tolist() == [1, 2, 3, 1, 2, 3] and recommendations["title"].str.startswith("Film").all()
+    )
+    for user, listed in recommendations.groupby("user"):
+        assert not set(listed["item"]) & set(
+            train_rows.loc[train_rows["user"] == user, "item"]
+        )  # nothing already rated
+    assert ratings.catalog.exists("movielens.error_by_activity_plot")

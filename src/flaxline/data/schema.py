@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrorReason
@@ -49,6 +51,17 @@ def image_schema() -> pa.DataFrameSchema:
         "read_error": pa.Column(str),
     }
     return pa.DataFrameSchema(columns, checks=[_HAS_ROWS])
+
+
+def ratings_schema(columns: Any) -> pa.DataFrameSchema:
+    """Raw ratings: at least one; user and item ids are text or integers (read as text); the rating and, when one
+    is configured, the timestamp columns are present (their cells are checked row by row by the cleaner)."""
+    ids = {
+        name: pa.Column(str, nullable=True, parsers=pa.Parser(_integer_labels_as_text), description="text or integers")
+        for name in (columns.user, columns.item)
+    }
+    others = {name: pa.Column(nullable=True) for name in (columns.rating, columns.timestamp) if name is not None}
+    return pa.DataFrameSchema(ids | others, checks=[_HAS_ROWS])
 
 
 def trainable_schema(label_column: str) -> pa.DataFrameSchema:

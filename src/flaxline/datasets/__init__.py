@@ -3,11 +3,13 @@
 from flaxline.datasets.artifacts import FlaxModelDataset, NpzDataset, TokenizerDataset
 from flaxline.datasets.delimited_text import DelimitedTextDataset
 from flaxline.datasets.images import IdxImageDataset, ImageFolderDataset, SklearnDigitsDataset
+from flaxline.datasets.ratings import GroupLensDataset
 from flaxline.datasets.raw_parquet import RawParquetDataset
 
 __all__ = [
     "DelimitedTextDataset",
     "FlaxModelDataset",
+    "GroupLensDataset",
     "IdxImageDataset",
     "ImageFolderDataset",
     "NpzDataset",

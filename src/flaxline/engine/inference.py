@@ -7,7 +7,7 @@ multiplies in bf16 but keeps its gates and cell state in fp32.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import jax
 import jax.numpy as jnp
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from flaxline.models.base import ZooModel
 
 ComputeDtype = Literal["float32", "bfloat16", "float16"]
+# What settings may ask for: a dtype, or ``auto`` (bfloat16 on accelerators, float32 on CPUs; engine.devices).
+ComputeChoice = Literal["auto", "float32", "bfloat16", "float16"]
 
 
 def in_dtype(model: nnx.Module, graphdef: nnx.GraphDef, dtype) -> nnx.Module:
@@ -32,33 +34,40 @@ def in_dtype(model: nnx.Module, graphdef: nnx.GraphDef, dtype) -> nnx.Module:
     return nnx.merge(graphdef, cast, rest)
 
 
+def as_float32(outputs):
+    """A model's outputs (logits, or a dict of arrays) in float32, whatever dtype they were computed in."""
+    return jax.tree.map(lambda array: array.astype(jnp.float32), outputs)
+
+
 def make_forward(graphdef: nnx.GraphDef, compute_dtype: str = "float32"):
-    """A compiled forward pass: (params, rest, batch) → float32 logits."""
+    """A compiled forward pass: (params, rest, batch) → the model's outputs in float32."""
     dtype = jnp.dtype(compute_dtype)
 
     def forward(params, rest, batch):
-        return in_dtype(nnx.merge(graphdef, params, rest), graphdef, dtype)(batch).astype(jnp.float32)
+        return as_float32(in_dtype(nnx.merge(graphdef, params, rest), graphdef, dtype)(batch))
 
     return jax.jit(forward)
 
 
-def batched_outputs(forward, params, rest, arrays: Arrays, batching: Batching, place=None) -> np.ndarray:
-    """``forward``'s outputs for every row, computed in batches of similar length, returned in input order.
-
-    ``place`` puts each batch where the parameters are (see ``engine.sharding``).
-    """
+def batched_outputs(forward, params, rest, arrays: Arrays, batching: Batching, place=None) -> Any:
+    """``forward``'s outputs for every row (an array, or a dict of them), computed in batches of similar length and
+    returned in input order. ``place`` puts each batch where the parameters are (``Placement.put_batch``)."""
     place = place or (lambda batch: batch)
     indices = batching.in_length_order(arrays)
-    outputs = [forward(params, rest, place(batch)) for batch in batching.batches(arrays, indices)]
+    outputs = jax.device_get([forward(params, rest, place(batch)) for batch in batching.batches(arrays, indices)])
     order = np.concatenate(indices)
-    computed = np.concatenate(jax.device_get(outputs))[: len(order)]
-    result = np.empty_like(computed)
-    result[order] = computed
-    return result
+
+    def in_input_order(*parts: np.ndarray) -> np.ndarray:
+        computed = np.concatenate(parts)[: len(order)]
+        result = np.empty_like(computed)
+        result[order] = computed
+        return result
+
+    return jax.tree.map(in_input_order, *outputs)
 
 
-def predict(model: ZooModel, arrays: Arrays, batching: Batching, compute_dtype: str = "float32") -> np.ndarray:
-    """Logits of ``model``'s inference copy (evaluation mode) for every row of ``arrays``."""
+def predict(model: ZooModel, arrays: Arrays, batching: Batching, compute_dtype: str = "float32") -> Any:
+    """The outputs (logits, ...) of ``model``'s inference copy (evaluation mode) for every row of ``arrays``."""
     model = model.for_inference()
     # Arrays loaded from files are numpy: put them on the device once, not at every call.
     graphdef, params, rest = jax.device_put(nnx.split(model, nnx.Param, ...))

@@ -24,10 +24,11 @@ from pydantic import Field, NonNegativeInt, PositiveInt
 from flaxline.config import Settings
 from flaxline.engine.batching import LENGTH_MULTIPLE, Arrays, Batching
 from flaxline.engine.checkpoints import TrainingCheckpoints
-from flaxline.engine.inference import ComputeDtype
+from flaxline.engine.devices import Placement, Platform, resolve_placement
+from flaxline.engine.inference import ComputeChoice
 from flaxline.engine.optim import averaged_parameters, with_parameter_average
+from flaxline.engine.prefetch import prefetched
 from flaxline.engine.progress import EpochProgress
-from flaxline.engine.sharding import batch_mesh, replicate, shard_batch
 from flaxline.engine.step import make_eval_step, make_train_step
 from flaxline.errors import TrainingDiverged
 from flaxline.losses import DIRECTIONS, LossFn
@@ -45,10 +46,10 @@ class LoopSpec(Settings):
         2, description="epochs without a better monitored value before stopping; null: run every epoch"
     )
     min_delta: float = Field(0.0, ge=0.0, description="the least change that counts as better")
-    monitor: Literal["validation_loss", "validation_accuracy"] = Field(
+    monitor: Literal["validation_loss", "validation_accuracy", "validation_absolute_error"] = Field(
         "validation_loss",
-        description="what early stopping watches and the kept epoch is best at: "
-        "validation_loss (lowest) or validation_accuracy (highest)",
+        description="what early stopping watches and the kept epoch is best at: validation_loss or "
+        "validation_absolute_error (lowest), validation_accuracy (highest)",
     )
     length_multiple: PositiveInt = Field(
         LENGTH_MULTIPLE, description="sequence batches are cut to their longest sequence, rounded up to this"
@@ -58,13 +59,19 @@ class LoopSpec(Settings):
     )
     eval_batch_size: PositiveInt = 256
     progress_every_steps: PositiveInt = 50
-    data_parallel: bool = Field(
-        False, description="split each batch over every local device; the batch must divide evenly"
+    device: Platform = Field("auto", description="auto: the accelerator JAX finds (a GPU or TPU), else the CPU")
+    data_parallel: bool | Literal["auto"] = Field(
+        "auto",
+        description="split each batch over every local device (the batch must divide evenly); "
+        "auto: when there are several",
     )
-    compute_dtype: ComputeDtype = Field(
-        "float32",
-        description="bfloat16: forward and backward passes in bf16 on fp32 parameters "
-        "(the lstm keeps fp32 gates and state)",
+    compute_dtype: ComputeChoice = Field(
+        "auto",
+        description="bfloat16: forward and backward passes in bf16 on fp32 parameters (the lstm keeps fp32 gates "
+        "and state); auto: bfloat16 on accelerators, float32 on CPUs",
+    )
+    prefetch_batches: NonNegativeInt = Field(
+        2, description="batches a background thread cuts and places on the devices ahead of the step (0: none)"
     )
     on_nonfinite: Literal["stop", "skip"] = Field(
         "stop",
@@ -78,6 +85,12 @@ class LoopSpec(Settings):
         lt=1.0,
         description="Polyak averaging: validate and keep a moving average of the parameters with this decay per step",
     )
+
+    def placement(self) -> Placement:
+        """Where and in what dtype this loop computes on this machine (``flaxline.engine.devices``)."""
+        return resolve_placement(
+            self.device, self.compute_dtype, self.data_parallel, self.batch_size, self.eval_batch_size
+        )
 
     def batching(self, token_arrays: tuple[str, ...]) -> Batching:
         """How training batches are cut from arrays whose per-token ones are ``token_arrays``."""
@@ -267,9 +280,12 @@ class _Run:
         state.epoch_rng = rng.bit_generator.state
         indices = self.batching.epoch(self.data.train, rng)
         synced = state.steps_done
-        for step, batch in enumerate(self.batching.batches(self.data.train, indices[synced:]), synced + 1):
+        batches = prefetched(
+            self.batching.batches(self.data.train, indices[synced:]), self.place, self.spec.prefetch_batches
+        )
+        for step, batch in enumerate(batches, synced + 1):
             state.params, state.rest, state.opt_state, sums = self.train_step(
-                state.params, state.rest, state.opt_state, self.place(batch)
+                state.params, state.rest, state.opt_state, batch
             )
             state.sums.append(sums)
             checkpoint_due = self.checkpoints is not None and self.checkpoints.due(step) and step < self.steps
@@ -290,7 +306,8 @@ class _Run:
         """The loss's metrics on the validation split, each a mean over its rows."""
         batching = Batching(self.spec.eval_batch_size, self.data.token_arrays, self.spec.length_multiple)
         batches = batching.batches(self.data.validation, batching.in_length_order(self.data.validation))
-        return _means(_totals([self.eval_step(params, rest, self.place(batch)) for batch in batches]))
+        placed = prefetched(batches, self.place, self.spec.prefetch_batches)
+        return _means(_totals([self.eval_step(params, rest, batch) for batch in placed]))
 
 
 def fit(
@@ -299,9 +316,10 @@ def fit(
     data: TrainingData,
     spec: LoopSpec,
     losses: Losses,
+    placement: Placement,
     checkpoints: TrainingCheckpoints | None = None,
 ) -> list[dict]:
-    """Train ``model`` in place; early stopping on ``spec.monitor`` keeps the best epoch's parameters.
+    """Train ``model`` in place on ``placement``; early stopping on ``spec.monitor`` keeps the best epoch's parameters.
 
     With ``checkpoints``, the loop continues from the newest checkpoint there, if any, and writes
     new ones as it goes. Returns one record per epoch: the loss's metrics on train and validation
@@ -314,13 +332,7 @@ def fit(
     model.train()
     # nnx.split is typed as returning tuple[GraphDef, State, *tuple[State, ...]]: mypy will not unpack it
     graphdef, params, rest = nnx.split(model, nnx.Param, ...)  # type: ignore[misc]
-    opt_state = tx.init(params)
-    place: Callable = lambda batch: batch  # noqa: E731
-    if spec.data_parallel:
-        mesh = batch_mesh(spec.batch_size, spec.eval_batch_size)
-        params, rest, opt_state = replicate((params, rest, opt_state), mesh)
-        place = partial(shard_batch, mesh=mesh)
-        logger.info("data parallel over %d devices", mesh.size)
+    params, rest, opt_state = placement.put((params, rest, tx.init(params)))
     guard = NonFiniteGuard(spec.max_consecutive_nonfinite if spec.on_nonfinite == "skip" else 0)
     state = LoopState(
         params,
@@ -339,10 +351,10 @@ def fit(
     run = _Run(
         spec,
         data,
-        make_train_step(graphdef, tx, losses.train, spec.compute_dtype),
-        make_eval_step(eval_graphdef, losses.evaluate, spec.compute_dtype),
+        make_train_step(graphdef, tx, losses.train, placement.compute_dtype),
+        make_eval_step(eval_graphdef, losses.evaluate, placement.compute_dtype),
         evaluated,
-        place,
+        placement.put_batch,
         checkpoints,
     )
     with EpochProgress(spec.epochs, run.steps) as progress:

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from flaxline.engine.inference import in_dtype
+from flaxline.engine.inference import as_float32, in_dtype
 from flaxline.losses import Batch, LossFn
 
 
@@ -41,7 +41,7 @@ def make_train_step(
 
         def objective(model):
             computing = in_dtype(model, graphdef, dtype)
-            outputs = computing(batch).astype(jnp.float32)
+            outputs = as_float32(computing(batch))
             if computing is not model:  # carry RNG counters (dropout) back to the fp32 model
                 nnx.update(model, nnx.state(computing, nnx.Not(nnx.Param)))
             return loss(outputs, batch)
@@ -62,7 +62,7 @@ def make_eval_step(graphdef: nnx.GraphDef, loss: LossFn, compute_dtype: str = "f
     dtype = jnp.dtype(compute_dtype)
 
     def step(params, rest, batch: Batch):
-        outputs = in_dtype(nnx.merge(graphdef, params, rest), graphdef, dtype)(batch).astype(jnp.float32)
+        outputs = as_float32(in_dtype(nnx.merge(graphdef, params, rest), graphdef, dtype)(batch))
         return metric_sums(loss(outputs, batch)[1], batch["weights"])
 
     return jax.jit(step)

@@ -1,15 +1,18 @@
-"""Training a model of the zoo from its settings: the one function the training node, the benchmarks and the tests
-call."""
+"""Training a model of the zoo from its settings: the one function that the training node, the benchmarks and the
+tests call."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from pydantic import Field
 
 from flaxline.config import Settings
 from flaxline.engine.checkpoints import TrainingCheckpoints
+from flaxline.engine.devices import Placement
 from flaxline.engine.loop import LoopSpec, Losses, TrainingData, fit
 from flaxline.engine.optim import OptimizerSpec, build_optimizer
-from flaxline.losses import LossSpec, make_loss
+from flaxline.losses import LossSpec, SoftmaxCrossEntropySpec, make_loss
 from flaxline.models import ModelConfig, ModelInputs, ModelSpec, ZooModel, build_model
 
 
@@ -19,22 +22,33 @@ class TrainingSpec(Settings):
     model: ModelSpec = Field(description="any model of flaxline.models.MODELS by name, with its settings")
     optimizer: OptimizerSpec = OptimizerSpec()
     loop: LoopSpec = LoopSpec()
-    loss: LossSpec = LossSpec()
+    loss: LossSpec = Field(SoftmaxCrossEntropySpec(), description="by name: softmax_cross_entropy, mean_squared_error")
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A trained model, the configuration that rebuilds it, its history (one record per epoch) and where it trained."""
+
+    model: ZooModel
+    config: ModelConfig
+    history: list[dict]
+    placement: Placement
 
 
 def train(
     spec: TrainingSpec,
     data: TrainingData,
     inputs: ModelInputs,
-    num_classes: int,
+    outputs: int,
     checkpoints: TrainingCheckpoints | None = None,
-) -> tuple[ZooModel, ModelConfig, list[dict]]:
-    """Build ``spec.model`` for ``inputs`` and ``num_classes``, train it on ``data``; the model, what rebuilds it, its
-    history."""
-    config = ModelConfig(model=spec.model, inputs=inputs, num_classes=num_classes, seed=spec.loop.seed)
+) -> Trained:
+    """Build ``spec.model`` for ``inputs`` and ``outputs``, and train it on ``data`` (``engine.loop.fit``)."""
+    config = ModelConfig(model=spec.model, inputs=inputs, outputs=outputs, seed=spec.loop.seed)
     model = build_model(config)
-    loss = make_loss(spec.loss, data.train, num_classes)
+    loss = make_loss(spec.loss, data.train, outputs)
     steps = spec.loop.batching(data.token_arrays).steps(data.train)
     tx = build_optimizer(spec.optimizer, total_steps=spec.loop.epochs * steps)
-    history = fit(model, tx, data, spec.loop, Losses(train=model.training_loss(loss), evaluate=loss), checkpoints)
-    return model, config, history
+    placement = spec.loop.placement()
+    losses = Losses(train=model.training_loss(loss), evaluate=loss)
+    history = fit(model, tx, data, spec.loop, losses, placement, checkpoints)
+    return Trained(model, config, history, placement)

@@ -32,10 +32,10 @@ def confusion_matrix_figure(matrices: dict[str, list[list[int]]], class_names: l
 
 
 def learning_curves_figure(history: pd.DataFrame) -> Figure:
-    """Loss and accuracy per epoch, training and validation."""
-    figure = Figure(figsize=(9, 3.6), layout="constrained")
-    loss_axes, accuracy_axes = figure.subplots(1, 2)
-    for axes, metric in ((loss_axes, "loss"), (accuracy_axes, "accuracy")):
+    """Each metric of the history per epoch (loss, accuracy, ...), training and validation."""
+    metrics = [name.removeprefix("validation_") for name in history if name.startswith("validation_")]
+    figure = Figure(figsize=(4.5 * len(metrics), 3.6), layout="constrained")
+    for axes, metric in zip(figure.subplots(1, len(metrics), squeeze=False)[0], metrics, strict=True):
         for split in ("train", "validation"):
             axes.plot(history["epoch"], history[f"{split}_{metric}"], marker="o", label=split)
         axes.set(xlabel="epoch", ylabel=metric, title=metric)
@@ -64,4 +64,22 @@ def misclassified_images_figure(
             fontsize=8,
         )
     figure.suptitle(f"{len(wrong)} of {len(predictions)} test images misclassified; the most confident mistakes")
+    return figure
+
+
+def error_by_activity_figure(errors: dict[str, np.ndarray], activity: np.ndarray, bins: int = 6) -> Figure:
+    """Each model's RMSE on the test ratings, by how many training ratings the rating's user has (quantile bins)."""
+    edges = np.unique(np.quantile(activity, np.linspace(0, 1, bins + 1)))
+    which = np.clip(np.searchsorted(edges, activity, side="right") - 1, 0, len(edges) - 2)
+    figure = Figure(figsize=(7, 3.8), layout="constrained")
+    axes = figure.subplots()
+    labels = [f"{edges[i]:.0f}–{edges[i + 1]:.0f}" for i in range(len(edges) - 1)]
+    for model, error in errors.items():
+        rmse = [
+            float(np.sqrt(np.mean(error[which == i] ** 2))) if (which == i).any() else np.nan
+            for i in range(len(labels))
+        ]
+        axes.plot(labels, rmse, marker="o", label=model)
+    axes.set(xlabel="the user's training ratings", ylabel="test RMSE", title="error by user activity")
+    axes.legend()
     return figure

@@ -1,5 +1,5 @@
 """The model zoo, chosen by name:
-``build_model(ModelConfig(model={"name": "lstm", ...}, inputs=..., num_classes=...))``.
+``build_model(ModelConfig(model={"name": "lstm", ...}, inputs=..., outputs=...))``.
 
 A model maps a batch (a dict of arrays) to logits [B, C]; while training, an ``ensemble``
 returns its members' logits stacked [members, B, C] instead, and ``training_loss`` gives it the
@@ -16,11 +16,12 @@ from pydantic import Field
 
 from flaxline.config import Settings
 from flaxline.errors import InputError
-from flaxline.models.base import ImageInputs, ModelInputs, TokenInputs, ZooModel
+from flaxline.models.base import ImageInputs, ModelInputs, RatingInputs, TokenInputs, ZooModel
 from flaxline.models.bilstm_attention import BiLSTMAttentionClassifier, BiLSTMAttentionSpec
 from flaxline.models.cnn import CNNClassifier, CNNSpec
 from flaxline.models.cnn2d import CNN2DClassifier, CNN2DSpec
 from flaxline.models.ensemble import Ensemble, EnsembleSpec
+from flaxline.models.factorization import BiasedMF, BiasedMFSpec, NeuralCF, NeuralCFSpec
 from flaxline.models.lstm import LSTMClassifier, LSTMSpec
 from flaxline.models.resnet import ResNetClassifier, ResNetSpec
 from flaxline.models.transformer import TransformerClassifier, TransformerSpec
@@ -32,14 +33,25 @@ MODELS: dict[str, type[ZooModel]] = {
     "cnn": CNNClassifier,
     "cnn2d": CNN2DClassifier,
     "resnet": ResNetClassifier,
+    "biased_mf": BiasedMF,
+    "neural_cf": NeuralCF,
     "ensemble": Ensemble,
 }
 
+# An ensemble averages class probabilities: its members are the classifiers.
 MemberSpec = Annotated[
     LSTMSpec | BiLSTMAttentionSpec | TransformerSpec | CNNSpec | CNN2DSpec | ResNetSpec, Field(discriminator="name")
 ]
 ModelSpec = Annotated[
-    LSTMSpec | BiLSTMAttentionSpec | TransformerSpec | CNNSpec | CNN2DSpec | ResNetSpec | EnsembleSpec,
+    LSTMSpec
+    | BiLSTMAttentionSpec
+    | TransformerSpec
+    | CNNSpec
+    | CNN2DSpec
+    | ResNetSpec
+    | BiasedMFSpec
+    | NeuralCFSpec
+    | EnsembleSpec,
     Field(discriminator="name"),
 ]
 EnsembleSpec.model_rebuild(_types_namespace={"MemberSpec": MemberSpec})
@@ -50,7 +62,7 @@ class ModelConfig(Settings):
 
     model: ModelSpec
     inputs: ModelInputs
-    num_classes: int = Field(ge=2)
+    outputs: int = Field(ge=1, description="the width of the model's output: the number of classes, or 1")
     seed: int = 0
 
 
@@ -60,7 +72,7 @@ def build_model(config: ModelConfig) -> ZooModel:
     if not isinstance(config.inputs, reads):
         reads_type, given = reads.model_fields["type"].default, config.inputs.type
         raise InputError(f"model '{config.model.name}' reads {reads_type}, but this task's inputs are {given}")
-    return MODELS[config.model.name](config.model, config.inputs, config.num_classes, rngs=nnx.Rngs(config.seed))
+    return MODELS[config.model.name](config.model, config.inputs, config.outputs, rngs=nnx.Rngs(config.seed))
 
 
 __all__ = [
@@ -69,6 +81,7 @@ __all__ = [
     "ModelConfig",
     "ModelInputs",
     "ModelSpec",
+    "RatingInputs",
     "TokenInputs",
     "ZooModel",
     "build_model",

@@ -13,14 +13,14 @@ from typing import TYPE_CHECKING, ClassVar
 from flax import nnx
 
 from flaxline.config import Settings
-from flaxline.inputs import ImageInputs, ModelInputs, TokenInputs
+from flaxline.inputs import ImageInputs, ModelInputs, RatingInputs, TokenInputs
 from flaxline.losses import LossFn
 
-__all__ = ["ImageInputs", "ModelInputs", "TokenInputs", "ZooModel"]
+__all__ = ["ImageInputs", "ModelInputs", "RatingInputs", "TokenInputs", "ZooModel"]
 
 
 class ZooModel(nnx.Module):
-    """The base of the zoo's models: ``Model(settings, inputs, num_classes, rngs=...)``, then ``model(batch)`` →
+    """The base of the zoo's models: ``Model(settings, inputs, outputs, rngs=...)``, then ``model(batch)`` →
     logits."""
 
     inputs_type: ClassVar[type[Settings]] = TokenInputs
@@ -36,7 +36,7 @@ class ZooModel(nnx.Module):
 
     if TYPE_CHECKING:  # the constructor every model of the zoo has (``MODELS`` builds them through this class)
 
-        def __init__(self, spec: Settings, inputs: ModelInputs, num_classes: int, *, rngs: nnx.Rngs) -> None: ...
+        def __init__(self, spec: Settings, inputs: ModelInputs, outputs: int, *, rngs: nnx.Rngs) -> None: ...
 
     def for_inference(self) -> ZooModel:
         """An equivalent model in evaluation mode that may be cheaper to evaluate (a copy); by default the model

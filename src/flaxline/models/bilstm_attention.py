@@ -28,7 +28,7 @@ class BiLSTMAttentionSpec(Settings):
 
 
 class BiLSTMAttentionClassifier(ZooModel):
-    def __init__(self, spec: BiLSTMAttentionSpec, inputs: TokenInputs, num_classes: int, *, rngs: nnx.Rngs):
+    def __init__(self, spec: BiLSTMAttentionSpec, inputs: TokenInputs, outputs: int, *, rngs: nnx.Rngs):
         embed_dim, hidden_dim = spec.embed_dim, spec.hidden_dim
         self.hidden_dim = hidden_dim
         self.embed = token_embedding(inputs, embed_dim, spec.subword_buckets, rngs)
@@ -43,7 +43,7 @@ class BiLSTMAttentionClassifier(ZooModel):
         self.attention_query = nnx.Param(jax.random.normal(rngs.params(), (2 * hidden_dim,)) * 0.02)
         self.hidden = nnx.Linear(2 * hidden_dim, spec.mlp_dim, rngs=rngs)
         self.output_dropout = nnx.Dropout(spec.dropout, rngs=rngs)
-        self.head = nnx.Linear(spec.mlp_dim, num_classes, rngs=rngs)
+        self.head = nnx.Linear(spec.mlp_dim, outputs, rngs=rngs)
 
     def __call__(self, batch: dict[str, jax.Array]) -> jax.Array:
         ids, lengths = batch["ids"], batch["lengths"]

@@ -30,7 +30,7 @@ class CNNClassifier(ZooModel):
     """Embeddings at padding positions are zeroed, which is what ``SAME`` padding adds past the
     end, so a sentence gives the same logits however much padding follows it."""
 
-    def __init__(self, spec: CNNSpec, inputs: TokenInputs, num_classes: int, *, rngs: nnx.Rngs):
+    def __init__(self, spec: CNNSpec, inputs: TokenInputs, outputs: int, *, rngs: nnx.Rngs):
         self.embed = token_embedding(inputs, spec.embed_dim, spec.subword_buckets, rngs)
         self.convolutions = nnx.List(
             [
@@ -39,7 +39,7 @@ class CNNClassifier(ZooModel):
             ]
         )
         self.dropout = nnx.Dropout(spec.dropout, rngs=rngs)
-        self.head = nnx.Linear(spec.filters * len(spec.widths), num_classes, rngs=rngs)
+        self.head = nnx.Linear(spec.filters * len(spec.widths), outputs, rngs=rngs)
 
     def __call__(self, batch: dict[str, jax.Array]) -> jax.Array:
         ids, lengths = batch["ids"], batch["lengths"]

@@ -31,7 +31,7 @@ class CNN2DSpec(Settings):
 class CNN2DClassifier(ZooModel):
     inputs_type: ClassVar = ImageInputs
 
-    def __init__(self, spec: CNN2DSpec, inputs: ImageInputs, num_classes: int, *, rngs: nnx.Rngs):
+    def __init__(self, spec: CNN2DSpec, inputs: ImageInputs, outputs: int, *, rngs: nnx.Rngs):
         self.input = ImageInput(inputs, spec.augmentation, rngs=rngs)
         height, width, channels = inputs.shape
         convolutions = []
@@ -46,7 +46,7 @@ class CNN2DClassifier(ZooModel):
             height, width = max(height // 2, 1), max(width // 2, 1)
         self.dropout = nnx.Dropout(spec.dropout, rngs=rngs)
         self.dense = nnx.Linear(height * width * channels, spec.dense_dim, rngs=rngs)
-        self.head = nnx.Linear(spec.dense_dim, num_classes, rngs=rngs)
+        self.head = nnx.Linear(spec.dense_dim, outputs, rngs=rngs)
 
     def __call__(self, batch: dict[str, jax.Array]) -> jax.Array:
         x = self.input(batch["images"], self.convolutions[0].kernel.dtype)

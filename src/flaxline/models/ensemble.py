@@ -33,12 +33,12 @@ class Ensemble(ZooModel):
     would train the members jointly and make them alike.
     """
 
-    def __init__(self, spec: EnsembleSpec, inputs: ModelInputs, num_classes: int, *, rngs: nnx.Rngs):
+    def __init__(self, spec: EnsembleSpec, inputs: ModelInputs, outputs: int, *, rngs: nnx.Rngs):
         from flaxline.models import MODELS  # the registry lists this class: import at call time
 
         member = MODELS[spec.member.name]
         keys = jax.random.split(rngs.params(), spec.size)
-        self.members = nnx.List([member(spec.member, inputs, num_classes, rngs=nnx.Rngs(key)) for key in keys])
+        self.members = nnx.List([member(spec.member, inputs, outputs, rngs=nnx.Rngs(key)) for key in keys])
         self.deterministic = False  # set by .train() / .eval(), like Dropout's
 
     @classmethod

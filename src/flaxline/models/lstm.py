@@ -105,14 +105,14 @@ class LSTMClassifier(ZooModel):
     never changes the logits.
     """
 
-    def __init__(self, spec: LSTMSpec, inputs: TokenInputs, num_classes: int, *, rngs: nnx.Rngs):
+    def __init__(self, spec: LSTMSpec, inputs: TokenInputs, outputs: int, *, rngs: nnx.Rngs):
         self.pooling = spec.pooling
         self.embed = token_embedding(inputs, spec.embed_dim, spec.subword_buckets, rngs)
         # Zeroes whole token vectors while training: a word-dropout regulariser for small corpora.
         self.token_dropout = nnx.Dropout(spec.token_dropout, broadcast_dims=(-1,), rngs=rngs)
         self.lstm = LSTMLayer(spec.embed_dim, spec.hidden_dim, unroll=spec.unroll, rngs=rngs)
         self.dropout = nnx.Dropout(spec.dropout, rngs=rngs)
-        self.head = nnx.Linear(spec.hidden_dim, num_classes, rngs=rngs)
+        self.head = nnx.Linear(spec.hidden_dim, outputs, rngs=rngs)
         self.projection_table: nnx.Variable | None = nnx.data(None)
 
     def for_inference(self) -> LSTMClassifier:

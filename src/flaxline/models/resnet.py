@@ -60,7 +60,7 @@ class PreActBlock(nnx.Module):
 class ResNetClassifier(ZooModel):
     inputs_type: ClassVar = ImageInputs
 
-    def __init__(self, spec: ResNetSpec, inputs: ImageInputs, num_classes: int, *, rngs: nnx.Rngs):
+    def __init__(self, spec: ResNetSpec, inputs: ImageInputs, outputs: int, *, rngs: nnx.Rngs):
         self.input = ImageInput(inputs, spec.augmentation, rngs=rngs)
         self.stem = nnx.Conv(inputs.shape[2], spec.widths[0], (3, 3), padding="SAME", rngs=rngs)
         blocks, channels = [], spec.widths[0]
@@ -71,7 +71,7 @@ class ResNetClassifier(ZooModel):
                 channels = width
         self.blocks = nnx.List(blocks)
         self.norm = _norm(channels, spec.groups, rngs)
-        self.head = nnx.Linear(channels, num_classes, rngs=rngs)
+        self.head = nnx.Linear(channels, outputs, rngs=rngs)
 
     def __call__(self, batch: dict[str, jax.Array]) -> jax.Array:
         x = self.stem(self.input(batch["images"], self.stem.kernel.dtype))

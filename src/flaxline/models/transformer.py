@@ -54,7 +54,7 @@ class TransformerSpec(Settings):
 class TransformerClassifier(ZooModel):
     """Padding positions are masked as attention keys and left out of the pooling."""
 
-    def __init__(self, spec: TransformerSpec, inputs: TokenInputs, num_classes: int, *, rngs: nnx.Rngs):
+    def __init__(self, spec: TransformerSpec, inputs: TokenInputs, outputs: int, *, rngs: nnx.Rngs):
         dim = spec.dim
         self.pooling = spec.pooling
         self.embed = token_embedding(inputs, dim, spec.subword_buckets, rngs)
@@ -65,7 +65,7 @@ class TransformerClassifier(ZooModel):
         )
         self.final_norm = nnx.LayerNorm(dim, rngs=rngs)
         self.dropout = nnx.Dropout(spec.dropout, rngs=rngs)
-        self.head = nnx.Linear(dim, num_classes, rngs=rngs)
+        self.head = nnx.Linear(dim, outputs, rngs=rngs)
 
     def __call__(self, batch: dict[str, jax.Array]) -> jax.Array:
         ids, lengths = batch["ids"], batch["lengths"]

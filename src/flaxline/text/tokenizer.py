@@ -102,13 +102,15 @@ def fit_tokenizer(texts: Iterable[str], spec: TokenizerSpec) -> Tokenizer:
     return tokenizer
 
 
-def fit_encoding(texts: Sequence[str], spec: TokenizerSpec) -> tuple[Tokenizer, Encoding]:
-    """The tokenizer fitted on ``texts`` and the encoding it gives: the vocabulary and the padded length."""
+def fit_encoding(texts: Sequence[str], spec: TokenizerSpec, outputs: int) -> tuple[Tokenizer, Encoding]:
+    """The tokenizer fitted on ``texts`` and the encoding it gives a model of ``outputs`` outputs: the vocabulary
+    and the padded length."""
     tokenizer = fit_tokenizer(texts, spec)
     counts = token_counts(tokenizer, texts)
     max_length = choose_max_length(counts, spec.length_quantile, spec.length_multiple, spec.max_length)
     encoding = Encoding(
         inputs=TokenInputs(vocab_size=tokenizer.get_vocab_size(), vocabulary=tuple(vocabulary(tokenizer))),
+        outputs=outputs,
         token_arrays=("ids",),
         max_length=max_length,
         statistics={

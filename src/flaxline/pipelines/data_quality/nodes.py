@@ -17,10 +17,9 @@ def accept_clean_rows(kept: pd.DataFrame, rejected: pd.DataFrame, cleaning_repor
     The rejected rows and the report are saved before this runs, so a stopped run leaves them to look at.
     """
     logger.info(
-        "%s: %d rows kept %s, %d rejected %s",
+        "%s: %d rows kept, %d rejected %s",
         cleaning_report["source"],
         cleaning_report["kept_rows"],
-        cleaning_report["kept_by_label"],
         cleaning_report["rejected_rows"],
         cleaning_report["rejected_by_reason"],
     )

@@ -12,7 +12,8 @@ from pydantic import Field, PositiveInt
 from flaxline.config import Settings
 from flaxline.data.labels import label_indices
 from flaxline.engine.batching import Batching
-from flaxline.engine.inference import ComputeDtype, predict
+from flaxline.engine.devices import resolve_placement
+from flaxline.engine.inference import ComputeChoice, predict
 from flaxline.evaluation.baselines import BaselineSpec, fit_baseline
 from flaxline.evaluation.figures import confusion_matrix_figure, learning_curves_figure
 from flaxline.evaluation.metrics import classification_metrics, comparison_table, predictions_frame, softmax
@@ -26,8 +27,13 @@ class EvaluationParams(Settings):
     """The test-split report of the network and of its baseline."""
 
     batch_size: PositiveInt = 256
-    compute_dtype: ComputeDtype = Field(
-        "float32", description="bfloat16: parameters rounded to bf16 (the lstm: bf16 products, fp32 gates and state)"
+    length_multiple: PositiveInt = Field(
+        8, description="sequence batches are cut to their longest sequence rounded up to this: one pass, few shapes"
+    )
+    compute_dtype: ComputeChoice = Field(
+        "auto",
+        description="bfloat16: parameters rounded to bf16 (the lstm: bf16 products, fp32 gates and state); "
+        "auto: bfloat16 on accelerators, float32 on CPUs",
     )
     baseline: BaselineSpec = Field(
         description="the scikit-learn model beside the network, trained on the same training split"
@@ -43,12 +49,16 @@ def evaluate_model(
     parameters: EvaluationParams,
 ) -> tuple[dict, pd.DataFrame]:
     """The network's classification report on the test split, and its predictions with class probabilities."""
-    batching = Batching(parameters.batch_size, Encoding.model_validate(encoding).token_arrays)
-    probabilities = softmax(predict(model.model, test_features, batching, parameters.compute_dtype))
+    batching = Batching(
+        parameters.batch_size, Encoding.model_validate(encoding).token_arrays, parameters.length_multiple
+    )
+    placement = resolve_placement("auto", parameters.compute_dtype, False)
+    probabilities = softmax(predict(model.model, test_features, batching, placement.compute_dtype))
     labels = test_features["labels"]
     metrics = classification_metrics(labels, probabilities.argmax(axis=1), list(classes))
     metrics["model"] = model.config.model.model_dump(mode="json")
-    metrics["compute_dtype"] = parameters.compute_dtype
+    metrics["compute_dtype"] = placement.compute_dtype
+    metrics["device"] = placement.describe()
     return metrics, predictions_frame(test_rows, labels, probabilities, list(classes))
 
 

@@ -15,7 +15,7 @@ from flaxline.inputs import Encoding, ImageInputs
 logger = logging.getLogger(__name__)
 
 
-def fit_image_statistics(train_rows: pd.DataFrame) -> dict:
+def fit_image_statistics(train_rows: pd.DataFrame, classes: list[str]) -> dict:
     """The encoding: the images' shape and the training split's per-channel mean and standard deviation."""
     images = images_array(train_rows).astype(np.float64)
     mean, std = images.mean(axis=(0, 1, 2)), images.std(axis=(0, 1, 2))
@@ -26,7 +26,7 @@ def fit_image_statistics(train_rows: pd.DataFrame) -> dict:
         np.round(std, 3).tolist(),
     )
     inputs = ImageInputs(shape=images.shape[1:], mean=tuple(mean.tolist()), std=tuple(std.tolist()))
-    return Encoding(inputs=inputs).model_dump(mode="json")
+    return Encoding(inputs=inputs, outputs=len(classes)).model_dump(mode="json")
 
 
 def encode_images(rows: pd.DataFrame, encoding: dict, classes: list[str]) -> dict[str, np.ndarray]:

@@ -6,7 +6,12 @@ from flaxline.pipelines.image_features.nodes import encode_images, fit_image_sta
 def create_pipeline(**kwargs) -> Pipeline:
     return pipeline(
         [
-            node(fit_image_statistics, inputs="train_rows", outputs="encoding", name="fit_image_statistics"),
+            node(
+                fit_image_statistics,
+                inputs=["train_rows", "params:classes"],
+                outputs="encoding",
+                name="fit_image_statistics",
+            ),
             *[
                 node(
                     encode_images,

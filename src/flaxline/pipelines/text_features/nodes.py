@@ -15,9 +15,11 @@ from flaxline.text.tokenizer import TokenizerSpec, encode, fit_encoding
 logger = logging.getLogger(__name__)
 
 
-def fit_text_tokenizer(train_rows: pd.DataFrame, parameters: TokenizerSpec) -> tuple[Tokenizer, dict]:
-    """Fit the tokenizer on the training texts only; the encoding: the model's inputs and the padded length."""
-    tokenizer, encoding = fit_encoding(list(train_rows["text"]), parameters)
+def fit_text_tokenizer(
+    train_rows: pd.DataFrame, classes: list[str], parameters: TokenizerSpec
+) -> tuple[Tokenizer, dict]:
+    """Fit the tokenizer on the training texts only; the encoding: the model's inputs and outputs, the padded length."""
+    tokenizer, encoding = fit_encoding(list(train_rows["text"]), parameters, len(classes))
     logger.info("tokenizer: %d tokens, sequences padded to %d", tokenizer.get_vocab_size(), encoding.max_length)
     return tokenizer, encoding.model_dump(mode="json")
 

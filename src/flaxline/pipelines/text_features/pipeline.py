@@ -8,7 +8,7 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 fit_text_tokenizer,
-                inputs=["train_rows", "params:features"],
+                inputs=["train_rows", "params:classes", "params:features"],
                 outputs=["tokenizer", "encoding"],
                 name="fit_tokenizer",
             ),

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from kedro.utils import find_kedro_project
 
+from flaxline.engine.batching import example_count
 from flaxline.engine.checkpoints import CheckpointSpec, run_checkpoints
 from flaxline.engine.loop import TrainingData
 from flaxline.engine.train import TrainingSpec, train
@@ -25,10 +26,10 @@ def train_model(
     train_features: dict[str, np.ndarray],
     validation_features: dict[str, np.ndarray],
     encoding: dict,
-    classes: list[str],
     parameters: TrainingParams,
-) -> tuple[ModelArtifact, pd.DataFrame]:
-    """Build the configured model for the features' inputs, train it with early stopping, return it with its history.
+) -> tuple[ModelArtifact, pd.DataFrame, dict]:
+    """Build the configured model for the features' inputs and train it with early stopping; the model, its history
+    and a report of the run (where it trained, how long, how fast).
 
     With ``checkpoint.directory`` set, the run checkpoints into a folder named by the fingerprint
     of its parameters and data, and continues from there if an earlier run with the same
@@ -36,10 +37,17 @@ def train_model(
     """
     described = Encoding.model_validate(encoding)
     data = TrainingData(train_features, validation_features, described.token_arrays)
-    run = [parameters.model_dump(mode="json", exclude={"checkpoint"}), list(classes), encoding]
+    run = [parameters.model_dump(mode="json", exclude={"checkpoint"}), encoding]
     # Like the catalog's paths, relative to the project, wherever `kedro run` was started in it.
     root = find_kedro_project(Path.cwd()) or Path.cwd()
     with run_checkpoints(parameters.checkpoint, root, run, data.arrays()) as checkpoints:
-        model, config, history = train(parameters, data, described.inputs, len(classes), checkpoints)
+        trained = train(parameters, data, described.inputs, described.outputs, checkpoints)
     folder = checkpoints.directory if checkpoints is not None else None
-    return ModelArtifact(model, config, checkpoint_folder=folder), pd.DataFrame(history)
+    last = trained.history[-1]
+    report = {
+        "device": trained.placement.describe(),
+        "epochs_run": len(trained.history),
+        "train_seconds": sum(record["train_seconds"] for record in trained.history),
+        "last_epoch_train_examples_per_second": example_count(train_features) / last["train_seconds"],
+    }
+    return ModelArtifact(trained.model, trained.config, checkpoint_folder=folder), pd.DataFrame(trained.history), report

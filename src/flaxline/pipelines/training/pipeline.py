@@ -8,8 +8,8 @@ def create_pipeline(**kwargs) -> Pipeline:
         [
             node(
                 train_model,
-                inputs=["train_features", "validation_features", "encoding", "params:classes", "params:training"],
-                outputs=["model", "history"],
+                inputs=["train_features", "validation_features", "encoding", "params:training"],
+                outputs=["model", "history", "training_report"],
                 name="train_model",
             )
         ]

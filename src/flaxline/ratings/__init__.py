@@ -1,0 +1,1 @@
+"""Rating prediction: reading GroupLens ratings, cleaning, splitting, id maps, metrics and the biases baseline."""
