@@ -83,6 +83,8 @@ def main() -> None:
     for name in args.models:
         for batch_size in args.batch_sizes:
             loop = {"epochs": 2, "batch_size": batch_size, "eval_batch_size": batch_size, "patience": None}
+            if args.tiny:
+                loop["length_multiple"] = 16  # few shapes to compile: the check is that it runs
             spec = TrainingSpec.model_validate({"model": models[name], "loop": loop})
             started = time.perf_counter()
             history = train(spec, data, inputs, 2).history

@@ -61,6 +61,7 @@ def test_stopping_early_ends_the_prefetching_thread():
 
 
 def test_prefetching_trains_the_byte_identical_model():
+    assert resolve_placement("auto", "auto", "auto").batches_ahead("auto") == 0  # a CPU is its own host
     inline = spec(epochs=2, prefetch_batches=0, bucket_window_batches=2)
     ahead = spec(epochs=2, prefetch_batches=3, bucket_window_batches=2)
     first, second = (train(settings, toy_data(), INPUTS, 2) for settings in (inline, ahead))
@@ -85,7 +86,7 @@ def test_the_accelerator_extras_resolve(extra, package):
 def test_the_accelerator_benchmark_runs_on_a_cpu():
     script = PROJECT_ROOT / "benchmarks" / "accelerator.py"
     done = subprocess.run(
-        [sys.executable, str(script), "--tiny", "--batch-sizes", "16", "32"],
+        [sys.executable, str(script), "--tiny", "--batch-sizes", "16"],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
@@ -93,12 +94,7 @@ def test_the_accelerator_benchmark_runs_on_a_cpu():
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    assert [(line["model"], line["batch_size"]) for line in lines] == [
-        ("lstm", 16),
-        ("lstm", 32),
-        ("bilstm_attention", 16),
-        ("bilstm_attention", 32),
-    ]
+    assert [(line["model"], line["batch_size"]) for line in lines] == [("lstm", 16), ("bilstm_attention", 16)]
     assert all(
         line["platform"] == "cpu" and line["train_ex_per_s"] > 0 and line["model_tflop_per_s"] > 0 for line in lines
     )

@@ -55,6 +55,12 @@ class Placement:
             return jax.device_put(batch, NamedSharding(self.mesh, PartitionSpec(BATCH_AXIS)))
         return jax.device_put(batch, self.devices[0])
 
+    def batches_ahead(self, setting: int | str) -> int:
+        """How many batches to prefetch: ``setting``, or for ``auto`` 2 on accelerators and none on a CPU."""
+        if setting == "auto":
+            return 2 if self.platform in ACCELERATORS else 0
+        return int(setting)
+
     def describe(self) -> dict[str, Any]:
         """What a result records about where it came from."""
         return {

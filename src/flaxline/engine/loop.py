@@ -70,8 +70,10 @@ class LoopSpec(Settings):
         description="bfloat16: forward and backward passes in bf16 on fp32 parameters (the lstm keeps fp32 gates "
         "and state); auto: bfloat16 on accelerators, float32 on CPUs",
     )
-    prefetch_batches: NonNegativeInt = Field(
-        2, description="batches a background thread cuts and places on the devices ahead of the step (0: none)"
+    prefetch_batches: NonNegativeInt | Literal["auto"] = Field(
+        "auto",
+        description="batches a background thread cuts and places on the devices ahead of the step (0: none); "
+        "auto: 2 on accelerators, none on CPUs, where the host is the device",
     )
     on_nonfinite: Literal["stop", "skip"] = Field(
         "stop",
@@ -265,6 +267,7 @@ class _Run:
     eval_step: Callable
     evaluated: Callable
     place: Callable
+    ahead: int  # batches prefetched
     checkpoints: TrainingCheckpoints | None
 
     @cached_property
@@ -280,9 +283,7 @@ class _Run:
         state.epoch_rng = rng.bit_generator.state
         indices = self.batching.epoch(self.data.train, rng)
         synced = state.steps_done
-        batches = prefetched(
-            self.batching.batches(self.data.train, indices[synced:]), self.place, self.spec.prefetch_batches
-        )
+        batches = prefetched(self.batching.batches(self.data.train, indices[synced:]), self.place, self.ahead)
         for step, batch in enumerate(batches, synced + 1):
             state.params, state.rest, state.opt_state, sums = self.train_step(
                 state.params, state.rest, state.opt_state, batch
@@ -306,7 +307,7 @@ class _Run:
         """The loss's metrics on the validation split, each a mean over its rows."""
         batching = Batching(self.spec.eval_batch_size, self.data.token_arrays, self.spec.length_multiple)
         batches = batching.batches(self.data.validation, batching.in_length_order(self.data.validation))
-        placed = prefetched(batches, self.place, self.spec.prefetch_batches)
+        placed = prefetched(batches, self.place, self.ahead)
         return _means(_totals([self.eval_step(params, rest, batch) for batch in placed]))
 
 
@@ -355,6 +356,7 @@ def fit(
         make_eval_step(eval_graphdef, losses.evaluate, placement.compute_dtype),
         evaluated,
         placement.put_batch,
+        placement.batches_ahead(spec.prefetch_batches),
         checkpoints,
     )
     with EpochProgress(spec.epochs, run.steps) as progress:
