@@ -59,10 +59,14 @@ IMAGE_VARIANTS = [
 ]
 
 
-RATINGS = {"type": "ratings", "users": 6, "items": 9, "global_mean": 3.5, "scale": [0.5, 5.0]}
-PAIRS = {"users": np.array([1, 5, 0], np.int32), "items": np.array([2, 0, 8], np.int32)}
+RATINGS = {"type": "ratings", "users": 6, "items": 9, "user_days": 4, "global_mean": 3.5, "scale": [0.5, 5.0]}
+PAIRS = {
+    name: np.array(ids, np.int32)
+    for name, ids in (("users", [1, 5, 0]), ("items", [2, 0, 8]), ("user_days", [3, 0, 0]))
+}
 RATING_VARIANTS = [
     {"name": "biased_mf", "factors": 4},
+    {"name": "biased_mf", "factors": 4, "day_bias": False, "shrinkage": 10.0},
     {"name": "neural_cf", "embed_dim": 4, "mlp": [8], "factors": 4},
     {"name": "neural_cf", "embed_dim": 4, "mlp": [8, 4], "fuse_mf": False},
 ]

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from flaxline.engine.batching import Batching
 from flaxline.engine.loop import TrainingData
 from flaxline.engine.train import TrainingSpec, train
 from flaxline.errors import InputError
@@ -14,6 +15,7 @@ from flaxline.models import ModelConfig, build_model
 from flaxline.ratings.grouplens import download_movielens, read_grouplens
 from flaxline.ratings.ids import encode_ratings, fit_id_maps
 from flaxline.ratings.metrics import error_metrics, fit_biases, ranking_metrics
+from flaxline.ratings.recommend import top_items
 from flaxline.ratings.rows import RatingColumns, clean_ratings
 from flaxline.ratings.split import predefined_rating_split, random_split, split_by_time
 
@@ -114,14 +116,28 @@ def test_splits_random_by_time_and_predefined():
         predefined_rating_split(frame.assign(split=["train", "test"] * 500))
 
 
+DAY = 86_400
+
+
 def test_id_maps_come_from_train_and_unseen_ids_are_zero():
-    train_rows = pd.DataFrame({"user": ["b", "a"], "item": ["x", "y"], "rating": [1.0, 2.0]})
+    train_rows = pd.DataFrame(
+        {"user": ["b", "a", "a"], "item": ["x", "y", "x"], "rating": [1.0, 2.0, 3.0], "timestamp": [DAY, 5, np.nan]}
+    )
     maps = fit_id_maps(train_rows)
-    assert maps == {"users": ["a", "b"], "items": ["x", "y"]}
-    encoded = encode_ratings(pd.DataFrame({"user": ["a", "new"], "item": ["z", "y"], "rating": [3.0, 4.0]}), maps)
+    assert maps == {"users": ["a", "b"], "items": ["x", "y"], "user_days": ["a@0", "b@1"]}
+    rows = pd.DataFrame(
+        {
+            "user": ["a", "new", "a", "b", "b"],
+            "item": ["z", "y", "x", "x", "y"],
+            "rating": [3.0, 4.0, 1.0, 2.0, 5.0],
+            "timestamp": [DAY - 1, 0, np.nan, 2 * DAY - 1, 2 * DAY],  # a's day 0, unseen, none, b's day 1, unseen
+        }
+    )
+    encoded = encode_ratings(rows, maps)
     assert (
-        encoded["users"].tolist() == [1, 0]
-        and encoded["items"].tolist() == [0, 2]
+        encoded["users"].tolist() == [1, 0, 1, 2, 2]
+        and encoded["items"].tolist() == [0, 2, 1, 1, 2]
+        and encoded["user_days"].tolist() == [1, 0, 0, 2, 0]
         and encoded["ratings"].dtype == np.float32
     )
 
@@ -158,7 +174,7 @@ def low_rank(rows: int, seed: int) -> dict[str, np.ndarray]:
     )
     users, items = rng.integers(1, 51, rows).astype(np.int32), rng.integers(1, 61, rows).astype(np.int32)
     ratings = np.clip(3.0 + 0.6 * np.sum(user_factors[users] * item_factors[items], axis=1), 0.5, 5.0)
-    return {"users": users, "items": items, "ratings": ratings.astype(np.float32)}
+    return {"users": users, "items": items, "user_days": np.zeros_like(users), "ratings": ratings.astype(np.float32)}
 
 
 INPUTS = RatingInputs(users=51, items=61, global_mean=3.0, scale=(0.5, 5.0))
@@ -169,6 +185,7 @@ INPUTS = RatingInputs(users=51, items=61, global_mean=3.0, scale=(0.5, 5.0))
     [
         {"name": "biased_mf", "factors": 8, "l2": 0.001},
         {"name": "neural_cf", "embed_dim": 8, "mlp": [16], "factors": 8, "l2": 0.001},
+        {"name": "ensemble", "size": 2, "member": {"name": "biased_mf", "factors": 8, "l2": 0.001, "shrinkage": 1.0}},
     ],
 )
 def test_rating_models_learn_a_low_rank_problem(model):
@@ -194,6 +211,53 @@ def test_rating_models_learn_a_low_rank_problem(model):
 
 def test_an_unseen_user_gets_the_global_mean_and_the_items_bias():
     model = build_model(ModelConfig.model_validate({"model": {"name": "biased_mf"}, "inputs": INPUTS, "outputs": 1}))
-    model.item_bias.table.embedding[...] = model.item_bias.table.embedding[...].at[5, 0].set(0.7)
-    outputs = model({"users": np.array([0, 0]), "items": np.array([5, 0])})
+    model.biases.item.table.embedding[...] = model.biases.item.table.embedding[...].at[5, 0].set(0.7)
+    outputs = model({"users": np.array([0, 0]), "items": np.array([5, 0]), "user_days": np.array([0, 0])})
     np.testing.assert_allclose(outputs["rating"], [3.7, 3.0], rtol=1e-6)
+
+
+def test_a_rating_ensemble_predicts_its_members_mean_rating():
+    member = {"name": "neural_cf", "embed_dim": 4, "mlp": [8], "factors": 4}
+    config = {"model": {"name": "ensemble", "size": 2, "member": member}, "inputs": INPUTS, "outputs": 1}
+    model = build_model(ModelConfig.model_validate(config))
+    batch = {name: values[:5] for name, values in low_rank(5, 0).items()}
+    model.eval()
+    members = [one(batch)["rating"] for one in model.members]
+    assert not np.allclose(*members)  # each member from its own initialisation
+    np.testing.assert_allclose(model(batch)["rating"], np.mean(members, axis=0), rtol=1e-6)
+
+
+def sessions(rows: int, seed: int) -> dict[str, np.ndarray]:
+    """Ratings of 20 users over 10 days each: a user-day's ratings share its offset, the items a bias."""
+    rng = np.random.default_rng(seed)
+    offsets, item_bias = np.random.default_rng(0).normal(0, 0.8, 201), np.random.default_rng(1).normal(0, 0.5, 31)
+    user_days, items = rng.integers(1, 201, rows).astype(np.int32), rng.integers(1, 31, rows).astype(np.int32)
+    ratings = np.clip(3.0 + offsets[user_days] + item_bias[items] + rng.normal(0, 0.1, rows), 0.5, 5.0)
+    return {"users": (user_days - 1) // 10 + 1, "items": items, "user_days": user_days, "ratings": ratings}
+
+
+@pytest.mark.parametrize("model", ["biased_mf", "neural_cf"])
+def test_the_user_day_bias_learns_what_a_day_shares(model):
+    inputs = RatingInputs(users=21, items=31, user_days=201, global_mean=3.0, scale=(0.5, 5.0))
+    losses = []
+    for day_bias in (False, True):
+        spec = TrainingSpec.model_validate(
+            {
+                "model": {"name": model, "factors": 4, "l2": 0.001, "day_bias": day_bias},
+                "loss": {"name": "mean_squared_error"},
+                "optimizer": {"learning_rate": 0.03},
+                "loop": {"epochs": 15, "batch_size": 128, "patience": None},
+            }
+        )
+        trained = train(spec, TrainingData(sessions(4000, 0), sessions(1000, 1)), inputs, 1)
+        losses.append(trained.history[-1]["validation_loss"])
+    assert losses[1] < 0.3 * losses[0]  # the offsets (variance 0.64) are most of the error without it
+
+
+def test_top_items_leave_out_what_was_rated_and_rank_an_unseen_user_by_the_items_biases():
+    model = build_model(ModelConfig.model_validate({"model": {"name": "biased_mf"}, "inputs": INPUTS, "outputs": 1}))
+    item_bias = np.linspace(0.0, 1.0, INPUTS.items)  # item 60 best, then 59 ...
+    model.biases.item.table.embedding[...] = item_bias[:, None].astype(np.float32)
+    best, scores = top_items(model, 0, INPUTS.items, np.array([60, 58]), 3, Batching(16), INPUTS.scale)
+    assert best.tolist() == [59, 57, 56]
+    np.testing.assert_allclose(scores, 3.0 + item_bias[[59, 57, 56]], rtol=1e-6)

@@ -37,12 +37,15 @@ class ImageInputs(Settings):
 
 
 class RatingInputs(Settings):
-    """(user, item) pairs as ids ``users`` [B] and ``items`` [B] from the training split's id maps (0: a user or an
-    item the training split never saw), with the training ratings' mean and the rating scale."""
+    """(user, item) pairs as ids ``users`` [B], ``items`` [B] and ``user_days`` [B] (the user and the day of the
+    rating) from the training split's id maps (0: one the training split never saw), with the training ratings'
+    mean and the rating scale."""
 
     type: Literal["ratings"] = "ratings"
     users: PositiveInt = Field(description="ids, 0 (unseen) included")
     items: PositiveInt = Field(description="ids, 0 (unseen) included")
+    user_days: PositiveInt = Field(1, description="ids, 0 (unseen, or no timestamp) included")
+    ratings: PositiveInt = Field(1, description="how many ratings the training split holds")
     global_mean: float
     scale: tuple[float, float]
 

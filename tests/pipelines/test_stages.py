@@ -18,6 +18,7 @@ from kedro.validation.parameter_validator import ParameterValidator
 from flaxline.kinds import KINDS, task_parameters
 from flaxline.models.embedding import SUBWORD_WIDTH
 from flaxline.models.serialization import ModelArtifact
+from flaxline.pipelines.rating_evaluation.nodes import RatingEvaluationParams, recommend_items
 from flaxline.settings import CONFIG_LOADER_ARGS
 from flaxline.text.subwords import subword_table
 from flaxline.text.tokenizer import vocabulary
@@ -248,3 +249,11 @@ def test_rating_stages_clean_split_map_ids_train_evaluate_and_recommend(ratings)
             train_rows.loc[train_rows["user"] == user, "item"]
         )  # nothing already rated
     assert ratings.catalog.exists("movielens.error_by_activity_plot")
+    chosen = RatingEvaluationParams(recommend_for=(3, "999"), recommendations=4)
+    any_users = recommend_items(
+        *(ratings.load(name) for name in ("model", "id_maps", "train_rows", "encoding")), chosen
+    )
+    assert any_users["user"].tolist() == ["3"] * 4 + ["999"] * 4  # 999 never rated: the items' biases rank for it
+    assert not set(any_users.loc[any_users["user"] == "3", "item"]) & set(
+        train_rows.loc[train_rows["user"] == "3", "item"]
+    )

@@ -1,10 +1,11 @@
 """The model zoo, chosen by name:
 ``build_model(ModelConfig(model={"name": "lstm", ...}, inputs=..., outputs=...))``.
 
-A model maps a batch (a dict of arrays) to logits [B, C]; while training, an ``ensemble``
-returns its members' logits stacked [members, B, C] instead, and ``training_loss`` gives it the
-loss that trains each member on its own. Each model's settings class lives beside it; a new
-model is a module, a line in ``MODELS`` and its settings in the two unions below.
+A model maps a batch (a dict of arrays) to logits [B, C], or to a dict of outputs (a rating
+model's rating and penalty); while training, an ``ensemble`` returns its members' outputs stacked
+[members, ...] instead, and ``training_loss`` gives it the loss that trains each member on its
+own. Each model's settings class lives beside it; a new model is a module, a line in ``MODELS``
+and its settings in the two unions below.
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ MODELS: dict[str, type[ZooModel]] = {
     "ensemble": Ensemble,
 }
 
-# An ensemble averages class probabilities: its members are the classifiers.
+# An ensemble averages class probabilities or ratings: its members are any model but another ensemble.
 MemberSpec = Annotated[
-    LSTMSpec | BiLSTMAttentionSpec | TransformerSpec | CNNSpec | CNN2DSpec | ResNetSpec, Field(discriminator="name")
+    LSTMSpec | BiLSTMAttentionSpec | TransformerSpec | CNNSpec | CNN2DSpec | ResNetSpec | BiasedMFSpec | NeuralCFSpec,
+    Field(discriminator="name"),
 ]
 ModelSpec = Annotated[
     LSTMSpec

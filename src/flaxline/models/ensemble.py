@@ -1,4 +1,5 @@
-"""An ensemble: several copies of one zoo model, each from its own initialisation, averaged."""
+"""An ensemble: several copies of one zoo model, each from its own initialisation, averaged: classifiers by
+their class probabilities, rating models by their predicted ratings."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from flaxline.config import Settings
 from flaxline.losses import Batch, LossFn
 from flaxline.models.base import ModelInputs, ZooModel
 
+Outputs = jax.Array | dict[str, jax.Array]
+
 if TYPE_CHECKING:
     from flaxline.models import MemberSpec
 
@@ -26,11 +29,12 @@ class EnsembleSpec(Settings):
 
 
 class Ensemble(ZooModel):
-    """In evaluation mode the logits are the log of the members' mean class probabilities [B, C].
+    """In evaluation mode the outputs are the members' average (``averaged``): the log of their mean class
+    probabilities [B, C], or their mean rating.
 
-    While training they are the members' own logits stacked [size, B, C], and ``ensemble_loss``
-    gives each member its own loss on the same batches: averaging probabilities before the loss
-    would train the members jointly and make them alike.
+    While training they are the members' own outputs stacked [size, ...], and ``ensemble_loss``
+    gives each member its own loss on the same batches: averaging before the loss would train the
+    members jointly and make them alike.
     """
 
     def __init__(self, spec: EnsembleSpec, inputs: ModelInputs, outputs: int, *, rngs: nnx.Rngs):
@@ -59,9 +63,10 @@ class Ensemble(ZooModel):
         model.members = nnx.List([member.for_inference() for member in model.members])
         return model
 
-    def __call__(self, batch: Batch) -> jax.Array:
-        logits = jnp.stack([member(batch) for member in self.members]).astype(jnp.float32)
-        return logits if not self.deterministic else log_mean_probability(logits)
+    def __call__(self, batch: Batch) -> Outputs:
+        outputs = [member(batch) for member in self.members]
+        stacked = jax.tree.map(lambda *member: jnp.stack(member).astype(jnp.float32), *outputs)
+        return stacked if not self.deterministic else averaged(stacked)
 
 
 def log_mean_probability(member_logits: jax.Array) -> jax.Array:
@@ -69,13 +74,23 @@ def log_mean_probability(member_logits: jax.Array) -> jax.Array:
     return jax.nn.logsumexp(jax.nn.log_softmax(member_logits, axis=-1), axis=0) - jnp.log(member_logits.shape[0])
 
 
+def averaged(member_outputs: Outputs) -> Outputs:
+    """The ensemble's prediction from its members' stacked outputs: logits by ``log_mean_probability``, a dict of
+    outputs (a rating and its penalty) by each one's mean."""
+    if isinstance(member_outputs, dict):
+        return {name: jnp.mean(value, axis=0) for name, value in member_outputs.items()}
+    return log_mean_probability(member_outputs)
+
+
 def ensemble_loss(loss: LossFn) -> LossFn:
     """``loss`` for an ensemble in training: the sum of its members' objectives, so each follows its own
-    gradient; the metrics are those of the ensemble's prediction (the members' mean probability)."""
+    gradient; the metrics are those of the ensemble's prediction (``averaged``)."""
 
-    def members_loss(member_logits: jax.Array, batch: Batch):
-        objective = sum(loss(logits, batch)[0] for logits in member_logits)
-        _, metrics = loss(log_mean_probability(member_logits), batch)
+    def members_loss(member_outputs: Outputs, batch: Batch):
+        size = len(jax.tree.leaves(member_outputs)[0])
+        members = (jax.tree.map(lambda stacked, index=index: stacked[index], member_outputs) for index in range(size))
+        objective = sum(loss(outputs, batch)[0] for outputs in members)
+        _, metrics = loss(averaged(member_outputs), batch)
         return objective, metrics
 
     return members_loss

@@ -17,6 +17,7 @@ from flaxline.evaluation.figures import error_by_activity_figure, learning_curve
 from flaxline.inputs import Encoding, RatingInputs
 from flaxline.models.serialization import ModelArtifact
 from flaxline.ratings.metrics import error_metrics, fit_biases, ranking_metrics
+from flaxline.ratings.recommend import top_items
 
 logger = logging.getLogger(__name__)
 ERRORS = ("rmse", "mae", "mse")
@@ -32,6 +33,10 @@ class RatingEvaluationParams(Settings):
         (15.0, 10.0), description="the biases baseline's shrinkage of user and item biases"
     )
     recommend_users: NonNegativeInt = Field(5, description="top-N lists for this many of the most active users")
+    recommend_for: tuple[int | str, ...] = Field(
+        (),
+        description="top-N lists for these users instead (ids as in the data; an unseen one gets the cold-start list)",
+    )
     recommendations: PositiveInt = Field(10, description="items per list")
 
 
@@ -113,21 +118,30 @@ def compare_rating_models(
 def recommend_items(
     model: ModelArtifact, id_maps: dict, train_rows: pd.DataFrame, encoding: dict, parameters: RatingEvaluationParams
 ) -> pd.DataFrame:
-    """Top-N items for the most active users of the training split, among the items each has not rated there."""
+    """Top-N items for the chosen users (by default the most active of the training split), among the items each
+    has not rated there."""
     inputs = _rating_inputs(encoding)
-    users = train_rows["user"].value_counts().index[: parameters.recommend_users].tolist()
+    chosen = [str(user) for user in parameters.recommend_for]  # ids are text (docs/data.md)
+    users = chosen or train_rows["user"].value_counts().index[: parameters.recommend_users].tolist()
     user_ids = {name: position for position, name in enumerate(id_maps["users"], start=1)}
     item_ids = {name: position for position, name in enumerate(id_maps["items"], start=1)}
     titles = train_rows.drop_duplicates("item").set_index("item")["title"] if "title" in train_rows else None
-    candidates = np.arange(1, inputs.items, dtype=np.int32)
-    rated = train_rows.groupby("user")["item"].agg(set)
+    rated = train_rows.groupby("user")["item"].agg(lambda items: np.array([item_ids[item] for item in items]))
     lists = []
     for user in users:
-        grid = {"users": np.full(len(candidates), user_ids[user], np.int32), "items": candidates}
-        scores = np.clip(predict(model.model, grid, Batching(parameters.batch_size))["rating"], *inputs.scale)
-        scores[[item_ids[item] - 1 for item in rated[user]]] = -np.inf  # what the user rated is no recommendation
-        for rank, index in enumerate(np.argsort(-scores, kind="stable")[: parameters.recommendations], start=1):
-            item = id_maps["items"][index]
+        if user not in user_ids:
+            logger.warning("user %r has no training ratings: recommended by the items' biases alone", user)
+        best, scores = top_items(
+            model.model,
+            user_ids.get(user, 0),
+            inputs.items,
+            rated.get(user, np.zeros(0, np.int64)),
+            parameters.recommendations,
+            Batching(parameters.batch_size),
+            inputs.scale,
+        )
+        for rank, (index, score) in enumerate(zip(best, scores, strict=True), start=1):
+            item = id_maps["items"][index - 1]
             title = str(titles.get(item, "")) if titles is not None else ""
-            lists.append({"user": user, "rank": rank, "item": item, "title": title, "predicted": float(scores[index])})
+            lists.append({"user": user, "rank": rank, "item": item, "title": title, "predicted": float(score)})
     return pd.DataFrame(lists, columns=["user", "rank", "item", "title", "predicted"])

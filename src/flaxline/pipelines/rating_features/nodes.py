@@ -15,12 +15,14 @@ logger = logging.getLogger(__name__)
 
 
 def fit_rating_ids(train_rows: pd.DataFrame, processing: RatingProcessingParams) -> tuple[dict, dict]:
-    """The id maps of the training split's users and items, and the encoding: their counts, the mean rating and
-    the scale."""
+    """The id maps of the training split's users, items and user-days, and the encoding: their counts, the mean
+    rating and the scale."""
     id_maps = fit_id_maps(train_rows)
     inputs = RatingInputs(
         users=len(id_maps["users"]) + 1,
         items=len(id_maps["items"]) + 1,
+        user_days=len(id_maps["user_days"]) + 1,
+        ratings=len(train_rows),
         global_mean=float(train_rows["rating"].mean()),
         scale=processing.scale,
     )
@@ -31,5 +33,5 @@ def fit_rating_ids(train_rows: pd.DataFrame, processing: RatingProcessingParams)
 
 
 def encode_rating_rows(rows: pd.DataFrame, id_maps: dict) -> dict[str, np.ndarray]:
-    """User and item ids (0: unseen in train, the cold-start rule's case) and ratings of one split."""
+    """User, item and user-day ids (0: unseen in train, the cold-start rule's case) and ratings of one split."""
     return encode_ratings(rows, id_maps)
