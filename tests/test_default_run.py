@@ -28,7 +28,7 @@ def test_every_output_is_written_and_every_row_accounted_for(small_project_run):
     assert sum(map(len, splits)) == len(clean)
     reporting = data / "08_reporting/tweets"
     assert pd.read_csv(latest(reporting / "comparison.csv"))["model"].tolist() == ["lstm", "tfidf_logistic_regression"]
-    for name in ("confusion_matrix.png", "learning_curves.png"):
+    for name in ("confusion_matrix.png", "learning_curves.png", "comparison.png"):
         height, width, _ = matplotlib.image.imread(latest(reporting / name)).shape
         assert height > 300 and width > 800, name  # two panels side by side
     metrics = json.loads(latest(data / "08_reporting/tweets/model_metrics.json").read_text())

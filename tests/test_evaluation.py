@@ -41,6 +41,17 @@ def test_predictions_frame_and_comparison_table():
     metrics = classification_metrics(np.array([0, 1]), np.array([0, 2]), CLASSES)
     table = comparison_table({"net": metrics, "base": metrics})
     assert table["model"].tolist() == ["net", "base"] and {"macro_f1", "f1_pos", "accuracy"} <= set(table.columns)
+    with_intervals = metrics | {"confidence_intervals": {"accuracy": [0.25, 0.75]}}
+    lead = {
+        "difference": {
+            name: {"estimate": 0.1, "interval": [0.0, 0.2], "p_value": 0.5} for name in ("accuracy", "macro_f1")
+        }
+    }
+    table = comparison_table(
+        {"net": with_intervals, "base": with_intervals}, {"base": lead | {"mcnemar": {"p_value": 0.3}}}
+    )
+    assert table["accuracy_low"].tolist() == [0.25, 0.25] and pd.isna(table["lead_accuracy"][0])
+    assert table.iloc[1][["lead_macro_f1", "lead_macro_f1_high", "mcnemar_p_value"]].tolist() == [0.1, 0.2, 0.3]
 
 
 def test_the_text_baseline_learns_words():

@@ -146,12 +146,26 @@ def test_evaluation_reports_network_and_baseline_side_by_side(text):
     text.run("evaluation")
     table = text.load("comparison")
     assert table["model"].tolist() == ["ensemble", "tfidf_logistic_regression"]
+    assert (table["accuracy_low"] <= table["accuracy"]).all() and (table["accuracy"] <= table["accuracy_high"]).all()
+    lead = table.iloc[1]  # the network's lead over the baseline, on the same test rows
+    assert lead["lead_accuracy"] == pytest.approx(table["accuracy"][0] - table["accuracy"][1])
+    assert lead["lead_accuracy_low"] <= lead["lead_accuracy"] <= lead["lead_accuracy_high"]
+    assert 0 < lead["lead_accuracy_p_value"] <= 1 and 0 < lead["mcnemar_p_value"] <= 1
+    baseline = text.load("baseline_predictions")
+    assert baseline["text"].tolist() == text.load("test_rows")["text"].tolist()
+    assert text.catalog.exists("tweets.comparison_plot")
     predictions = text.load("test_predictions")
     probabilities = predictions[[f"probability_{c}" for c in CLASSES]].to_numpy()
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     assert predictions["text"].tolist() == text.load("test_rows")["text"].tolist()
     metrics = text.load("model_metrics")
     assert metrics["examples"] == len(text.load("test_rows"))
+    low, high = metrics["confidence_intervals"]["macro_f1"]
+    assert low <= metrics["macro_f1"] <= high and set(text.load("baseline_metrics")["confidence_intervals"]) == {
+        "accuracy",
+        "macro_f1",
+        *(f"f1_{name}" for name in CLASSES),
+    }
     assert (
         metrics["device"]["platform"] == "cpu"
         and metrics["compute_dtype"] == metrics["device"]["compute_dtype"] == "bfloat16"
@@ -188,6 +202,7 @@ def test_image_stages_clean_split_normalise_train_and_evaluate(images):
     metrics, baseline = images.load("model_metrics"), images.load("baseline_metrics")
     assert metrics["examples"] == len(test) and metrics["accuracy"] > 0.5
     assert baseline["model"]["name"] == "pixel_logistic_regression" and baseline["accuracy"] > 0.9
+    assert metrics["confidence_intervals"]["accuracy"][0] <= metrics["accuracy"] <= 1.0
     assert images.load("test_predictions")["row"].tolist() == test["row"].tolist()
     assert images.catalog.exists("digits.misclassified_plot")
 

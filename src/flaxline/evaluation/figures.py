@@ -31,6 +31,31 @@ def confusion_matrix_figure(matrices: dict[str, list[list[int]]], class_names: l
     return figure
 
 
+def intervals_figure(metrics_by_model: dict[str, dict]) -> Figure:
+    """Each metric of the reports' ``confidence_intervals`` (accuracy, macro-F1, each class's F1): every model's
+    value with its interval."""
+    names = list(next(iter(metrics_by_model.values()))["confidence_intervals"])
+    figure = Figure(figsize=(1.2 + 1.1 * len(names) * len(metrics_by_model), 3.8), layout="constrained")
+    axes = figure.subplots()
+    width = 0.8 / len(metrics_by_model)
+    for offset, (model, metrics) in enumerate(metrics_by_model.items()):
+        classes = {f"f1_{name}": metrics["report"][name]["f1-score"] for name in metrics["class_names"]}
+        values = [{"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"], **classes}[n] for n in names]
+        low, high = np.array([metrics["confidence_intervals"][name] for name in names]).T
+        positions = np.arange(len(names)) + (offset - (len(metrics_by_model) - 1) / 2) * width
+        axes.errorbar(
+            positions,
+            values,
+            yerr=[np.subtract(values, low), np.subtract(high, values)],
+            fmt="o",
+            capsize=4,
+            label=model,
+        )
+    axes.set(xticks=range(len(names)), xticklabels=names, ylabel="test value", title="with bootstrap intervals")
+    axes.legend()
+    return figure
+
+
 def learning_curves_figure(history: pd.DataFrame) -> Figure:
     """Each metric of the history per epoch (loss, accuracy, ...), training and validation."""
     metrics = [name.removeprefix("validation_") for name in history if name.startswith("validation_")]

@@ -45,8 +45,11 @@ def predictions_frame(
     return frame
 
 
-def comparison_table(metrics_by_model: dict[str, dict]) -> pd.DataFrame:
-    """Side-by-side summary: accuracy, macro/weighted F1 and per-class F1 for each model."""
+def comparison_table(metrics_by_model: dict[str, dict], paired: dict[str, dict] | None = None) -> pd.DataFrame:
+    """Side-by-side summary: accuracy, macro/weighted F1 and per-class F1 for each model, with each metric's
+    interval (``<metric>_low``, ``<metric>_high``) where the report has one; for the models in ``paired``
+    (``uncertainty.paired_comparison`` of the first model against that one), the first model's lead in
+    accuracy and macro-F1 with its interval and p-values (``lead_<metric>...``, ``mcnemar_p_value``)."""
     rows = []
     for model, metrics in metrics_by_model.items():
         report = metrics["report"]
@@ -59,5 +62,15 @@ def comparison_table(metrics_by_model: dict[str, dict]) -> pd.DataFrame:
             "weighted_f1": report["weighted avg"]["f1-score"],
         }
         row.update({f"f1_{name}": report[name]["f1-score"] for name in metrics["class_names"]})
+        for name, (low, high) in metrics.get("confidence_intervals", {}).items():
+            row.update({f"{name}_low": low, f"{name}_high": high})
+        if model in (paired or {}):
+            comparison = paired[model]  # type: ignore[index]
+            for name in ("accuracy", "macro_f1"):
+                difference = comparison["difference"][name]
+                row[f"lead_{name}"] = difference["estimate"]
+                row[f"lead_{name}_low"], row[f"lead_{name}_high"] = difference["interval"]
+                row[f"lead_{name}_p_value"] = difference["p_value"]
+            row["mcnemar_p_value"] = comparison["mcnemar"]["p_value"]
         rows.append(row)
     return pd.DataFrame(rows)

@@ -15,8 +15,9 @@ from flaxline.engine.batching import Batching
 from flaxline.engine.devices import resolve_placement
 from flaxline.engine.inference import ComputeChoice, predict
 from flaxline.evaluation.baselines import BaselineSpec, fit_baseline
-from flaxline.evaluation.figures import confusion_matrix_figure, learning_curves_figure
+from flaxline.evaluation.figures import confusion_matrix_figure, intervals_figure, learning_curves_figure
 from flaxline.evaluation.metrics import classification_metrics, comparison_table, predictions_frame, softmax
+from flaxline.evaluation.uncertainty import UncertaintySpec, confidence_intervals, paired_comparison
 from flaxline.inputs import Encoding
 from flaxline.models.serialization import ModelArtifact
 
@@ -38,6 +39,10 @@ class EvaluationParams(Settings):
     baseline: BaselineSpec = Field(
         description="the scikit-learn model beside the network, trained on the same training split"
     )
+    uncertainty: UncertaintySpec = Field(
+        default_factory=UncertaintySpec,
+        description="the bootstrap intervals and the paired comparison (docs/evaluation.md)",
+    )
 
 
 def evaluate_model(
@@ -48,14 +53,15 @@ def evaluate_model(
     classes: list[str],
     parameters: EvaluationParams,
 ) -> tuple[dict, pd.DataFrame]:
-    """The network's classification report on the test split, and its predictions with class probabilities."""
+    """The network's classification report on the test split with the metrics' confidence intervals, and its
+    predictions with class probabilities."""
     batching = Batching(
         parameters.batch_size, Encoding.model_validate(encoding).token_arrays, parameters.length_multiple
     )
     placement = resolve_placement("auto", parameters.compute_dtype, False)
     probabilities = softmax(predict(model.model, test_features, batching, placement.compute_dtype))
     labels = test_features["labels"]
-    metrics = classification_metrics(labels, probabilities.argmax(axis=1), list(classes))
+    metrics = _report(labels, probabilities.argmax(axis=1), list(classes), parameters.uncertainty)
     metrics["model"] = model.config.model.model_dump(mode="json")
     metrics["compute_dtype"] = placement.compute_dtype
     metrics["device"] = placement.describe()
@@ -64,21 +70,60 @@ def evaluate_model(
 
 def evaluate_baseline(
     train_rows: pd.DataFrame, test_rows: pd.DataFrame, classes: list[str], parameters: EvaluationParams
-) -> dict:
-    """Train the baseline on the same training split; its report on the test split."""
+) -> tuple[dict, pd.DataFrame]:
+    """Train the baseline on the same training split; its report on the test split and its predictions."""
     baseline = fit_baseline(parameters.baseline, train_rows, label_indices(train_rows, classes))
-    metrics = classification_metrics(label_indices(test_rows, classes), baseline.predict(test_rows), list(classes))
+    probabilities = np.zeros((len(test_rows), len(classes)))
+    probabilities[:, baseline.classes_] = baseline.predict_proba(test_rows)  # classes absent from train: 0
+    labels = label_indices(test_rows, classes)
+    metrics = _report(labels, probabilities.argmax(axis=1), list(classes), parameters.uncertainty)
     metrics["model"] = parameters.baseline.model_dump(mode="json")
+    return metrics, predictions_frame(test_rows, labels, probabilities, list(classes))
+
+
+def _report(labels: np.ndarray, predicted: np.ndarray, classes: list[str], uncertainty: UncertaintySpec) -> dict:
+    metrics = classification_metrics(labels, predicted, classes)
+    metrics["confidence_intervals"] = confidence_intervals(labels, predicted, classes, uncertainty)
     return metrics
 
 
 def compare_models(
-    model_metrics: dict, baseline_metrics: dict, history: pd.DataFrame
-) -> tuple[pd.DataFrame, Figure, Figure]:
-    """The side-by-side table, the confusion matrices and the learning curves."""
+    model_metrics: dict,
+    baseline_metrics: dict,
+    history: pd.DataFrame,
+    test_predictions: pd.DataFrame,
+    baseline_predictions: pd.DataFrame,
+    parameters: EvaluationParams,
+) -> tuple[pd.DataFrame, Figure, Figure, Figure]:
+    """The side-by-side table with the intervals and the paired comparison of the network against the baseline
+    on the same test rows, the intervals drawn, the confusion matrices and the learning curves."""
     by_model = {model_metrics["model"]["name"]: model_metrics, baseline_metrics["model"]["name"]: baseline_metrics}
-    table = comparison_table(by_model)
+    classes = model_metrics["class_names"]
+    index = {name: position for position, name in enumerate(classes)}
+    labels, network, baseline = (
+        frame[column].map(index).to_numpy()
+        for frame, column in (
+            (test_predictions, "label"),
+            (test_predictions, "predicted"),
+            (baseline_predictions, "predicted"),
+        )
+    )
+    paired = paired_comparison(labels, network, baseline, classes, parameters.uncertainty)
+    table = comparison_table(by_model, {baseline_metrics["model"]["name"]: paired})
     for row in table.itertuples():
         logger.info("test %s: accuracy %.4f, macro-F1 %.4f", row.model, row.accuracy, row.macro_f1)
+    accuracy = paired["difference"]["accuracy"]
+    logger.info(
+        "network − baseline accuracy %+.4f [%.4f, %.4f], bootstrap p %.3g, McNemar p %.3g",
+        accuracy["estimate"],
+        *accuracy["interval"],
+        accuracy["p_value"],
+        paired["mcnemar"]["p_value"],
+    )
     matrices = {name: metrics["confusion_matrix"] for name, metrics in by_model.items()}
-    return table, confusion_matrix_figure(matrices, model_metrics["class_names"]), learning_curves_figure(history)
+    return (
+        table,
+        intervals_figure(by_model),
+        confusion_matrix_figure(matrices, classes),
+        learning_curves_figure(history),
+    )

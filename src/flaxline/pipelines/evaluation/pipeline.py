@@ -15,13 +15,20 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 evaluate_baseline,
                 inputs=["train_rows", "test_rows", "params:classes", "params:evaluation"],
-                outputs="baseline_metrics",
+                outputs=["baseline_metrics", "baseline_predictions"],
                 name="evaluate_baseline",
             ),
             node(
                 compare_models,
-                inputs=["model_metrics", "baseline_metrics", "history"],
-                outputs=["comparison", "confusion_matrix_plot", "learning_curves_plot"],
+                inputs=[
+                    "model_metrics",
+                    "baseline_metrics",
+                    "history",
+                    "test_predictions",
+                    "baseline_predictions",
+                    "params:evaluation",
+                ],
+                outputs=["comparison", "comparison_plot", "confusion_matrix_plot", "learning_curves_plot"],
                 name="compare_models",
             ),
         ]
