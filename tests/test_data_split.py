@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from flaxline.data.split import predefined_split, stratified_split
+from flaxline.data.split import predefined_split, stratified_folds, stratified_split
 from flaxline.errors import InputError
 
 
@@ -51,3 +51,15 @@ def test_data_that_comes_split_keeps_its_splits_and_gets_a_validation_split_carv
     assert len(predefined_split(shipped, "label", 0.25, 0)["validation"]) == 10
     with pytest.raises(InputError, match="^column 'split': split 'test' has no rows$"):
         predefined_split(data.assign(split="train"), "label", 0.25, 0)
+
+
+def test_stratified_folds_test_every_row_once_and_refuse_too_many_folds():
+    frame = pd.DataFrame({"row": range(60), "label": ["a", "b", "c"] * 20})
+    folds = stratified_folds(frame, "label", 4, 0.2, seed=0)
+    assert sorted(pd.concat([fold["test"] for fold in folds])["row"]) == list(range(60))
+    for fold in folds:
+        assert len(fold["test"]) == 15 and fold["test"]["label"].value_counts().to_dict() == {"a": 5, "b": 5, "c": 5}
+        assert len(fold["train"]) + len(fold["validation"]) == 45 and len(fold["validation"]) == 9
+    fewer = frame[frame["row"] >= 3]  # 19 rows of each class
+    with pytest.raises(InputError, match="^cross_validation.folds: 20 stratified folds need 20 rows of every class; "):
+        stratified_folds(fewer, "label", 20, 0.2, seed=0)

@@ -30,7 +30,8 @@ def test_every_output_is_written_and_every_row_accounted_for(small_project_run):
     assert pd.read_csv(latest(reporting / "comparison.csv"))["model"].tolist() == ["lstm", "tfidf_logistic_regression"]
     for name in ("confusion_matrix.png", "learning_curves.png", "comparison.png"):
         height, width, _ = matplotlib.image.imread(latest(reporting / name)).shape
-        assert height > 300 and width > 800, name  # two panels side by side
+        assert height > 300 and width > 800, name  # two panels (or models) side by side
+    assert matplotlib.image.imread(latest(reporting / "reliability.png")).shape[0] > 500
     metrics = json.loads(latest(data / "08_reporting/tweets/model_metrics.json").read_text())
     baseline = json.loads(latest(data / "08_reporting/tweets/baseline_metrics.json").read_text())
     assert metrics["examples"] == len(splits[2]) == sum(sum(row) for row in metrics["confusion_matrix"])

@@ -1,10 +1,11 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import softmax
 
 from flaxline.evaluation.baselines import PixelLogisticRegressionSpec, TfidfLogisticRegressionSpec, fit_baseline
 from flaxline.evaluation.figures import confusion_matrix_figure, learning_curves_figure, misclassified_images_figure
-from flaxline.evaluation.metrics import classification_metrics, comparison_table, predictions_frame, softmax
+from flaxline.evaluation.metrics import classification_metrics, comparison_table, predictions_frame
 
 CLASSES = ["neg", "neu", "pos"]
 
@@ -28,7 +29,7 @@ def test_a_class_never_predicted_counts_as_zero():
 
 
 def test_predictions_frame_and_comparison_table():
-    probabilities = softmax(np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 3.0]]))
+    probabilities = softmax(np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 3.0]]), axis=1)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
     rows = pd.DataFrame({"row": [4, 7], "text": ["a", "b"], "label": ["neg", "neu"], "image": [b"x", b"y"]})
     frame = predictions_frame(rows, np.array([0, 1]), probabilities, CLASSES)

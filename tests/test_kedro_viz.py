@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from flaxline.pipeline_registry import declared_tasks
+from flaxline.pipeline_registry import session_parameters
 
 pytestmark = pytest.mark.slow
 
@@ -204,7 +204,7 @@ def test_the_api_serves_every_registered_pipeline_with_all_its_nodes(viz_server)
 
 
 def test_each_task_is_a_namespace_holding_all_its_nodes(viz_server):
-    for task in declared_tasks():
+    for task in session_parameters()["tasks"]:
         graph = get_json(f"{viz_server}/api/pipelines/{task}")
         tasks = {node["id"] for node in graph["nodes"] if node["type"] == "task"}
         children = {child["id"] for child in graph["modular_pipelines"][task]["children"]}

@@ -170,6 +170,7 @@ def test_a_task_of_four_lines_inherits_everything_else():
         "features": {},
         "training": {"model": {"name": "lstm"}},
         "evaluation": {"baseline": {"name": "tfidf_logistic_regression"}},
+        "cross_validation": {},
         "classes": ["World", "Sports"],
     }
 

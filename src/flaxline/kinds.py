@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 from flaxline.config import Settings, is_choice
 from flaxline.errors import InputError
 from flaxline.pipelines import (
+    cross_validation,
     evaluation,
     image_evaluation,
     image_features,
@@ -52,13 +53,22 @@ class Kind:
     stages: dict[str, Callable[[], Pipeline]]
     defaults: dict[str, Any] = field(default_factory=dict)
     classified: bool = True  # its tasks declare classes
+    cross_validated: tuple[str, ...] = ()  # the stages every fold of `<task>.cross_validation` runs
+
+    def cross_validation(self, folds: int) -> Pipeline:
+        """``<task>.cross_validation``: the ``cross_validated`` stages on each of ``folds`` folds."""
+        return cross_validation.create_pipeline(folds, {name: self.stages[name] for name in self.cross_validated})
 
     @cached_property
     def blocks(self) -> dict[str, type[BaseModel]]:
-        """The settings class of each parameter block its stages read (``params:<block>``), in stage order."""
+        """The settings class of each parameter block its stages (and cross-validation) read (``params:<block>``), in
+        stage order."""
         found: dict[str, type[BaseModel]] = {}
-        for create in self.stages.values():
-            for node in create().nodes:
+        pipelines = [create() for create in self.stages.values()]
+        if self.cross_validated:
+            pipelines.append(self.cross_validation(2))
+        for stage in pipelines:
+            for node in stage.nodes:
                 hints = typing.get_type_hints(node.func)
                 for dataset, argument in zip(node.inputs, inspect.signature(node.func).parameters, strict=False):
                     hint = hints.get(argument)
@@ -76,6 +86,7 @@ KINDS: dict[str, Kind] = {
             "training": training.create_pipeline,
             "evaluation": evaluation.create_pipeline,
         },
+        cross_validated=("features", "training", "evaluation"),
         defaults={
             "training": {"model": {"name": "lstm"}},
             "evaluation": {"baseline": {"name": "tfidf_logistic_regression"}},
@@ -89,6 +100,7 @@ KINDS: dict[str, Kind] = {
             "training": training.create_pipeline,
             "evaluation": image_evaluation.create_pipeline,
         },
+        cross_validated=("features", "training", "evaluation"),
         defaults={
             "training": {"model": {"name": "cnn2d"}},
             "evaluation": {"baseline": {"name": "pixel_logistic_regression"}},

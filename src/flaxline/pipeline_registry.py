@@ -6,7 +6,8 @@ name, so its datasets (``tweets.clean``) come from the catalog's factories and i
 from its merged block (``tweets.training``).
 
 Registered names: ``__default__`` (every stage of the default tasks), each stage name (that stage
-of the default tasks), each task name (all its stages) and ``<task>.<stage>``. The stages are
+of the default tasks), each task name (all its stages), ``<task>.<stage>`` and, for the kinds that
+have it, ``<task>.cross_validation`` (never part of the others: it trains once per fold). The stages are
 listed here rather than found with ``find_pipelines``: since Kedro 1.7 ``find_pipelines`` loads
 only the folders named by ``kedro run --pipelines``, and most names registered here are not folders.
 """
@@ -20,13 +21,15 @@ from kedro.framework.project import settings
 from kedro.pipeline import Pipeline, pipeline
 from kedro.utils import find_kedro_project
 
+from flaxline.config import validated
 from flaxline.errors import InputError
 from flaxline.hooks import SessionConfigHooks
 from flaxline.kinds import KINDS
+from flaxline.pipelines.cross_validation.nodes import CrossValidationParams
 
 
-def declared_tasks() -> dict[str, dict]:
-    """The ``tasks`` declarations of the running session's parameters.
+def session_parameters() -> dict:
+    """The parameters of the running session, each task's blocks made whole.
 
     Those are the configuration of the context a session created last (``--conf-source``,
     ``--env``, ``--params``); before any session (``kedro registry list``), the project's
@@ -40,20 +43,28 @@ def declared_tasks() -> dict[str, dict]:
             env=os.environ.get("KEDRO_ENV"),
             **settings.CONFIG_LOADER_ARGS,
         )
-    tasks = loader["parameters"].get("tasks")
-    if not tasks:
+    parameters = loader["parameters"]
+    if not parameters.get("tasks"):
         raise InputError(f"{loader.conf_source}: the parameters declare no tasks (a `tasks:` mapping)")
-    return dict(tasks)
+    return parameters
 
 
 def register_pipelines() -> dict[str, Pipeline]:
     registry: dict[str, Pipeline] = {}
-    tasks = declared_tasks()
+    parameters = session_parameters()
+    tasks = dict(parameters["tasks"])
     for task, declaration in tasks.items():
-        stages = KINDS[declaration["kind"]].stages
-        for stage, create in stages.items():
+        kind = KINDS[declaration["kind"]]
+        for stage, create in kind.stages.items():
             registry[f"{task}.{stage}"] = pipeline(create(), namespace=task, tags=stage)
-        registry[task] = sum((registry[f"{task}.{stage}"] for stage in stages), Pipeline([]))
+        registry[task] = sum((registry[f"{task}.{stage}"] for stage in kind.stages), Pipeline([]))
+        if kind.cross_validated:
+            folds = validated(
+                CrossValidationParams, parameters[task]["cross_validation"], f"parameters '{task}.cross_validation'"
+            )
+            registry[f"{task}.cross_validation"] = pipeline(
+                kind.cross_validation(folds.folds), namespace=task, tags="cross_validation"
+            )
     default_tasks = [task for task, declaration in tasks.items() if declaration.get("default", False)]
     stage_names = dict.fromkeys(stage for task in default_tasks for stage in KINDS[tasks[task]["kind"]].stages)
     for stage in stage_names:

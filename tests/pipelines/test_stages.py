@@ -55,6 +55,7 @@ IMAGE_TASK = {
         "loop": {"epochs": 3, "batch_size": 64},
         "checkpoint": {"directory": None},
     },
+    "cross_validation": {"folds": 3},
 }
 
 
@@ -63,9 +64,11 @@ class TaskCatalog:
 
     def __init__(self, catalog: DataCatalog, task: str, declaration: dict):
         self.catalog, self.task = catalog, task
-        stages = KINDS[declaration["kind"]].stages
-        self.stages = {name: pipeline(create(), namespace=task) for name, create in stages.items()}
-        parameters = {task: task_parameters(task, declaration)}
+        kind, parameters = KINDS[declaration["kind"]], {task: task_parameters(task, declaration)}
+        self.stages = {name: pipeline(create(), namespace=task) for name, create in kind.stages.items()}
+        if kind.cross_validated:
+            folds = parameters[task]["cross_validation"].get("folds", 5)
+            self.stages["cross_validation"] = pipeline(kind.cross_validation(folds), namespace=task)
         # As Kedro does before a run: each node's typed parameters validated and instantiated.
         typed = ParameterValidator({"all": sum(self.stages.values(), Pipeline([]))}).validate_raw_params(parameters)
         for name, value in typed[task].items():
@@ -138,6 +141,7 @@ def test_training_returns_a_model_and_a_history(text):
         np.testing.assert_array_equal(member.embed.subword_table[...], expected)
     assert text.load("history")["epoch"].tolist() == [1, 2]
     report = text.load("training_report")
+    assert report["temperature"] == text.load("model").config.temperature != 1.0  # fitted on validation
     assert report["device"] == {"platform": "cpu", "device_kind": "cpu", "device_count": 1, "compute_dtype": "float32"}
     assert report["epochs_run"] == 2 and report["last_epoch_train_examples_per_second"] > 0
 
@@ -160,6 +164,10 @@ def test_evaluation_reports_network_and_baseline_side_by_side(text):
     assert predictions["text"].tolist() == text.load("test_rows")["text"].tolist()
     metrics = text.load("model_metrics")
     assert metrics["examples"] == len(text.load("test_rows"))
+    calibration = metrics["calibration"]
+    assert calibration["temperature"] == text.load("model").config.temperature and calibration["bins"] == 15
+    assert set(calibration["after"]) == {"negative_log_likelihood", "ece_equal_width", "ece_equal_mass"}
+    assert text.catalog.exists("tweets.reliability_plot")
     low, high = metrics["confidence_intervals"]["macro_f1"]
     assert low <= metrics["macro_f1"] <= high and set(text.load("baseline_metrics")["confidence_intervals"]) == {
         "accuracy",
@@ -205,6 +213,32 @@ def test_image_stages_clean_split_normalise_train_and_evaluate(images):
     assert metrics["confidence_intervals"]["accuracy"][0] <= metrics["accuracy"] <= 1.0
     assert images.load("test_predictions")["row"].tolist() == test["row"].tolist()
     assert images.catalog.exists("digits.misclassified_plot")
+
+
+def test_cross_validation_runs_the_stages_on_every_fold(images):
+    if not images.catalog.exists("digits.train_rows"):  # unless the test of the image stages ran them
+        images.run("data_processing")
+        images.run("split")
+    images.run("cross_validation")
+    table = images.load("cross_validation")
+    assert table["fold"].astype(str).tolist() == ["0", "1", "2"] * 2 + ["mean", "mean", "std", "std"]
+    assert (
+        table["model"].tolist()
+        == ["cnn2d"] * 3 + ["pixel_logistic_regression"] * 3 + ["cnn2d", "pixel_logistic_regression"] * 2
+    )
+    network = table[table["model"] == "cnn2d"]
+    assert network["accuracy"].iloc[3] == pytest.approx(network["accuracy"].iloc[:3].mean())
+    assert network["accuracy"].iloc[4] == pytest.approx(network["accuracy"].iloc[:3].std())
+    pool = pd.concat([images.load("train_rows"), images.load("validation_rows")])["row"]
+    tested = pd.concat([images.load(f"fold_{fold}_test_rows")["row"] for fold in range(3)])
+    assert sorted(tested) == sorted(pool)  # every row tested once
+    for fold in range(3):
+        trained_on = set(images.load(f"fold_{fold}_train_rows")["row"]) | set(
+            images.load(f"fold_{fold}_validation_rows")["row"]
+        )
+        assert not trained_on & set(images.load(f"fold_{fold}_test_rows")["row"])
+        assert images.load(f"fold_{fold}_model_metrics")["examples"] == len(images.load(f"fold_{fold}_test_rows"))
+    assert images.catalog.exists("digits.cross_validation_plot")
 
 
 RATING_TASK = {

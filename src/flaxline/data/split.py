@@ -4,7 +4,7 @@ carved from train when the data brings none)."""
 from __future__ import annotations
 
 import pandas as pd
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from flaxline.errors import InputError
 
@@ -69,4 +69,24 @@ def predefined_split(
     empty = [name for name, part in parts.items() if part.empty]
     if empty:
         raise InputError(f"column '{column}': split '{empty[0]}' has no rows")
+    return parts
+
+
+def stratified_folds(
+    frame: pd.DataFrame, label_column: str, folds: int, validation_fraction: float, seed: int
+) -> list[dict[str, pd.DataFrame]]:
+    """``folds`` train / validation / test splits of ``frame``: each row is in one fold's test split (stratified
+    k-fold), and each fold's validation split is a stratified ``validation_fraction`` of the rest."""
+    counts = frame[label_column].value_counts()
+    if counts.min() < folds:
+        raise InputError(
+            f"cross_validation.folds: {folds} stratified folds need {folds} rows of every class; "
+            f"class {counts.idxmin()!r} has {counts.min()}"
+        )
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    parts = []
+    for number, (rest, test) in enumerate(splitter.split(frame, frame[label_column])):
+        where = f"cross-validation fold {number}: "
+        train, validation = carve(frame.iloc[rest], label_column, validation_fraction, seed, where)
+        parts.append({"train": train, "validation": validation, "test": frame.iloc[test].reset_index(drop=True)})
     return parts

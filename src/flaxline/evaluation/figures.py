@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from scipy.special import softmax
+
+from flaxline.evaluation.calibration import reliability_bins
 
 
 def confusion_matrix_figure(matrices: dict[str, list[list[int]]], class_names: list[str]) -> Figure:
@@ -53,6 +56,23 @@ def intervals_figure(metrics_by_model: dict[str, dict]) -> Figure:
         )
     axes.set(xticks=range(len(names)), xticklabels=names, ylabel="test value", title="with bootstrap intervals")
     axes.legend()
+    return figure
+
+
+def reliability_figure(logits: np.ndarray, labels: np.ndarray, temperature: float, bins: int) -> Figure:
+    """Accuracy against confidence in equal-width bins, before and after temperature scaling, with the share of
+    rows per bin beneath: a calibrated model lies on the diagonal."""
+    figure = Figure(figsize=(5.0, 5.6), layout="constrained")
+    curve, counts = figure.subplots(2, 1, height_ratios=[3, 1], sharex=True)
+    curve.plot([0, 1], [0, 1], color="grey", linestyle="--", label="calibrated")
+    for name, scale in (("as trained", 1.0), (f"temperature {temperature:.2f}", temperature)):
+        table = reliability_bins(softmax(logits / scale, axis=1), labels, bins, "equal_width")
+        confidence = [row["confidence"] for row in table]
+        curve.plot(confidence, [row["accuracy"] for row in table], marker="o", label=name)
+        counts.plot(confidence, [row["rows"] / len(labels) for row in table], marker=".", label=name)
+    curve.set(ylabel="accuracy", title="reliability (test split)", xlim=(0, 1), ylim=(0, 1))
+    curve.legend()
+    counts.set(xlabel="confidence (largest probability)", ylabel="share of rows")
     return figure
 
 

@@ -7,11 +7,6 @@ import pandas as pd
 from sklearn.metrics import classification_report, confusion_matrix
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
-
-
 def classification_metrics(labels: np.ndarray, predicted: np.ndarray, class_names: list[str]) -> dict:
     """scikit-learn's classification report (per class, macro, weighted) plus accuracy and macro-F1."""
     report = classification_report(

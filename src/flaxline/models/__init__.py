@@ -66,6 +66,9 @@ class ModelConfig(Settings):
     inputs: ModelInputs
     outputs: int = Field(ge=1, description="the width of the model's output: the number of classes, or 1")
     seed: int = 0
+    temperature: float = Field(
+        1.0, gt=0.0, description="a classifier's probabilities are softmax(logits / temperature): fitted after training"
+    )
 
 
 def build_model(config: ModelConfig) -> ZooModel:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from pydantic import Field, PositiveInt
+from scipy.special import softmax
 
 from flaxline.config import Settings
 from flaxline.data.labels import label_indices
@@ -15,8 +16,14 @@ from flaxline.engine.batching import Batching
 from flaxline.engine.devices import resolve_placement
 from flaxline.engine.inference import ComputeChoice, predict
 from flaxline.evaluation.baselines import BaselineSpec, fit_baseline
-from flaxline.evaluation.figures import confusion_matrix_figure, intervals_figure, learning_curves_figure
-from flaxline.evaluation.metrics import classification_metrics, comparison_table, predictions_frame, softmax
+from flaxline.evaluation.calibration import calibration_report
+from flaxline.evaluation.figures import (
+    confusion_matrix_figure,
+    intervals_figure,
+    learning_curves_figure,
+    reliability_figure,
+)
+from flaxline.evaluation.metrics import classification_metrics, comparison_table, predictions_frame
 from flaxline.evaluation.uncertainty import UncertaintySpec, confidence_intervals, paired_comparison
 from flaxline.inputs import Encoding
 from flaxline.models.serialization import ModelArtifact
@@ -39,6 +46,7 @@ class EvaluationParams(Settings):
     baseline: BaselineSpec = Field(
         description="the scikit-learn model beside the network, trained on the same training split"
     )
+    calibration_bins: PositiveInt = Field(15, description="confidence bins of the calibration errors and diagram")
     uncertainty: UncertaintySpec = Field(
         default_factory=UncertaintySpec,
         description="the bootstrap intervals and the paired comparison (docs/evaluation.md)",
@@ -52,20 +60,24 @@ def evaluate_model(
     encoding: dict,
     classes: list[str],
     parameters: EvaluationParams,
-) -> tuple[dict, pd.DataFrame]:
-    """The network's classification report on the test split with the metrics' confidence intervals, and its
-    predictions with class probabilities."""
+) -> tuple[dict, pd.DataFrame, Figure]:
+    """The network's classification report on the test split with the metrics' confidence intervals and its
+    calibration before and after the model's temperature, its predictions with the (scaled) class probabilities,
+    and the reliability diagram."""
     batching = Batching(
         parameters.batch_size, Encoding.model_validate(encoding).token_arrays, parameters.length_multiple
     )
     placement = resolve_placement("auto", parameters.compute_dtype, False)
-    probabilities = softmax(predict(model.model, test_features, batching, placement.compute_dtype))
-    labels = test_features["labels"]
+    logits = np.asarray(predict(model.model, test_features, batching, placement.compute_dtype), np.float64)
+    labels, temperature = test_features["labels"], model.config.temperature
+    probabilities = softmax(logits / temperature, axis=1)
     metrics = _report(labels, probabilities.argmax(axis=1), list(classes), parameters.uncertainty)
     metrics["model"] = model.config.model.model_dump(mode="json")
+    metrics["calibration"] = calibration_report(logits, labels, temperature, parameters.calibration_bins)
     metrics["compute_dtype"] = placement.compute_dtype
     metrics["device"] = placement.describe()
-    return metrics, predictions_frame(test_rows, labels, probabilities, list(classes))
+    reliability = reliability_figure(logits, labels, temperature, parameters.calibration_bins)
+    return metrics, predictions_frame(test_rows, labels, probabilities, list(classes)), reliability
 
 
 def evaluate_baseline(

@@ -9,7 +9,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 evaluate_model,
                 inputs=["model", "test_features", "test_rows", "encoding", "params:classes", "params:evaluation"],
-                outputs=["model_metrics", "test_predictions"],
+                outputs=["model_metrics", "test_predictions", "reliability_plot"],
                 name="evaluate_model",
             ),
             node(

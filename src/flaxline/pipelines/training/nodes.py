@@ -8,10 +8,12 @@ import numpy as np
 import pandas as pd
 from kedro.utils import find_kedro_project
 
-from flaxline.engine.batching import example_count
+from flaxline.engine.batching import Batching, example_count
 from flaxline.engine.checkpoints import CheckpointSpec, run_checkpoints
+from flaxline.engine.inference import predict
 from flaxline.engine.loop import TrainingData
 from flaxline.engine.train import TrainingSpec, train
+from flaxline.evaluation.calibration import fit_temperature
 from flaxline.inputs import Encoding
 from flaxline.models.serialization import ModelArtifact
 
@@ -29,7 +31,8 @@ def train_model(
     parameters: TrainingParams,
 ) -> tuple[ModelArtifact, pd.DataFrame, dict]:
     """Build the configured model for the features' inputs and train it with early stopping; the model, its history
-    and a report of the run (where it trained, how long, how fast).
+    and a report of the run (where it trained, how long, how fast). A classifier's temperature is then fitted on
+    the validation split (docs/evaluation.md) and saved with it.
 
     With ``checkpoint.directory`` set, the run checkpoints into a folder named by the fingerprint
     of its parameters and data, and continues from there if an earlier run with the same
@@ -50,4 +53,10 @@ def train_model(
         "train_seconds": sum(record["train_seconds"] for record in trained.history),
         "last_epoch_train_examples_per_second": example_count(train_features) / last["train_seconds"],
     }
-    return ModelArtifact(trained.model, trained.config, checkpoint_folder=folder), pd.DataFrame(trained.history), report
+    config = trained.config
+    if parameters.loss.name == "softmax_cross_entropy":
+        batching = Batching(parameters.loop.eval_batch_size, described.token_arrays, parameters.loop.length_multiple)
+        logits = np.asarray(predict(trained.model, validation_features, batching))
+        config = config.model_copy(update={"temperature": fit_temperature(logits, validation_features["labels"])})
+        report["temperature"] = config.temperature
+    return ModelArtifact(trained.model, config, checkpoint_folder=folder), pd.DataFrame(trained.history), report
