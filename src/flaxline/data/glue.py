@@ -9,14 +9,12 @@ model selection off the reported split: GLUE's train is split into ``train.tsv``
 from __future__ import annotations
 
 import io
-import urllib.error
-import urllib.request
 import zipfile
 from pathlib import Path
 
 from sklearn.model_selection import train_test_split
 
-from flaxline.errors import InputError
+from flaxline.data.download import download
 
 SST2_URL = "https://dl.fbaipublicfiles.com/glue/data/SST-2.zip"
 SST2_FILES = ("train.tsv", "dev.tsv", "test.tsv")
@@ -40,15 +38,8 @@ def split_glue_sst2(archive: bytes, directory: Path) -> None:
 def download_glue_sst2(directory: str | Path, url: str = SST2_URL, timeout: float = 60.0) -> None:
     """Download the official archive and lay out the three files; one clear error when offline."""
     directory = Path(directory)
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            archive = response.read()
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise InputError(
-            f"{directory}: SST-2 files are missing and {url} could not be downloaded ({error}); "
-            f"put {', '.join(SST2_FILES)} there by hand"
-        ) from None
-    split_glue_sst2(archive, directory)
+    remedy = f"put {', '.join(SST2_FILES)} there by hand"
+    split_glue_sst2(download(url, f"{directory}: SST-2 files are missing", remedy, timeout), directory)
 
 
 DOWNLOADERS = {"glue_sst2": download_glue_sst2}

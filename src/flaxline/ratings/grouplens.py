@@ -9,14 +9,13 @@ malformed one with its ``parse_error``.
 from __future__ import annotations
 
 import io
-import urllib.error
-import urllib.request
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 
 from flaxline.data.delimited import read_delimited
+from flaxline.data.download import download
 from flaxline.errors import InputError
 
 ML_LATEST_SMALL = "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip"
@@ -43,14 +42,8 @@ def read_grouplens(folder: str | Path) -> pd.DataFrame:
 def download_movielens(folder: str | Path, url: str = ML_LATEST_SMALL, timeout: float = 60.0) -> None:
     """Fetch ``ml-latest-small`` into ``folder`` (its ratings.csv and movies.csv); one clear line when offline."""
     folder = Path(folder)
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            archive = response.read()
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        raise InputError(
-            f"{folder}: {RATINGS} is missing and {url} could not be downloaded ({error}); "
-            f"put the GroupLens files ({RATINGS}, optionally {MOVIES}) there by hand"
-        ) from None
+    remedy = f"put the GroupLens files ({RATINGS}, optionally {MOVIES}) there by hand"
+    archive = download(url, f"{folder}: {RATINGS} is missing", remedy, timeout)
     folder.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(io.BytesIO(archive)) as bundle:
         for name in (RATINGS, MOVIES):
