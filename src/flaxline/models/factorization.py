@@ -49,8 +49,10 @@ class Biases(nnx.Module):
         if self.user_day is not None:
             tables.append((self.user_day, "user_days"))
         biases = jnp.stack([table(batch[ids])[:, 0] for table, ids in tables])
-        norms = sum(jnp.sum(table.table.embedding[...] ** 2) for table, _ in tables)
-        return self.global_mean + jnp.sum(biases, axis=0), jnp.sum(biases**2, axis=0) + self.shrinkage * norms
+        penalty = jnp.sum(biases**2, axis=0)
+        if self.shrinkage:  # the whole tables' norm: dense work in every step, so only when asked for
+            penalty += self.shrinkage * sum(jnp.sum(table.table.embedding[...] ** 2) for table, _ in tables)
+        return self.global_mean + jnp.sum(biases, axis=0), penalty
 
 
 DAY_BIAS = Field(True, description="a bias per user and day of rating (0 for a day unseen in training)")
