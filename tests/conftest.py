@@ -36,6 +36,7 @@ tasks:
     training:
       model: {name: lstm, embed_dim: 16, hidden_dim: 16, dropout: 0.1, token_dropout: 0.1}
       loop: {epochs: 2, batch_size: 32, patience: 1}
+    cross_validation: {folds: 2}
 """
 
 # The `test` environment: the default task reads a corpus sample and trains the small model.

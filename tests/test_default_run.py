@@ -32,6 +32,7 @@ def test_every_output_is_written_and_every_row_accounted_for(small_project_run):
         height, width, _ = matplotlib.image.imread(latest(reporting / name)).shape
         assert height > 300 and width > 800, name  # two panels (or models) side by side
     assert matplotlib.image.imread(latest(reporting / "reliability.png")).shape[0] > 500
+    assert latest(reporting / "explanations.html").read_text().count("<li>") == 32
     metrics = json.loads(latest(data / "08_reporting/tweets/model_metrics.json").read_text())
     baseline = json.loads(latest(data / "08_reporting/tweets/baseline_metrics.json").read_text())
     assert metrics["examples"] == len(splits[2]) == sum(sum(row) for row in metrics["confusion_matrix"])
@@ -58,7 +59,11 @@ def test_an_older_model_is_re_evaluated_with_load_versions(small_project_run):
     assert again["report"] == first["report"]
 
 
-def test_the_notebook_runs_headless(small_project_run):
+def test_the_notebook_runs_headless_after_cross_validation(small_project_run):
+    from kedro.framework.session import KedroSession
+
+    with KedroSession.create(project_path=small_project_run, env="test") as session:
+        session.run(pipeline_names=["tweets.cross_validation"])
     notebook = nbformat.read(Path(__file__).parents[1] / "notebooks" / "explore.ipynb", as_version=4)
     assert os.environ.get("KEDRO_ENV") == "test"  # the kernel inherits it and reads the sample's catalog
     NotebookClient(
@@ -68,3 +73,6 @@ def test_the_notebook_runs_headless(small_project_run):
     assert not [output for output in outputs if output.output_type == "error"]
     assert any("image/png" in output.get("data", {}) for output in outputs)
     assert any("2000 raw rows" in output.get("text", "") for output in outputs)
+    html = [output["data"]["text/html"] for output in outputs if "text/html" in output.get("data", {})]
+    assert any("rgba(" in page and "completeness gap" in page for page in html)  # the explained error
+    assert any(">mean<" in table and "tfidf_logistic_regression" in table for table in html)  # the folds' table

@@ -5,6 +5,7 @@ from scipy.special import softmax
 
 from flaxline.evaluation.baselines import PixelLogisticRegressionSpec, TfidfLogisticRegressionSpec, fit_baseline
 from flaxline.evaluation.figures import confusion_matrix_figure, learning_curves_figure, misclassified_images_figure
+from flaxline.evaluation.fusion import fused_probabilities
 from flaxline.evaluation.metrics import classification_metrics, comparison_table, predictions_frame
 
 CLASSES = ["neg", "neu", "pos"]
@@ -101,3 +102,13 @@ def test_figures_draw_one_panel_per_model_and_both_curves():
         }
     )
     assert [len(axes.lines) for axes in learning_curves_figure(history).axes] == [2, 2]
+
+
+def test_fusion_averages_probabilities_or_logits_after_each_members_temperature():
+    rng = np.random.default_rng(0)
+    first, second = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
+    mean_probability = fused_probabilities([first, second], [2.0, 0.5], "probabilities")
+    np.testing.assert_allclose(mean_probability, (softmax(first / 2.0, axis=1) + softmax(second / 0.5, axis=1)) / 2)
+    geometric = fused_probabilities([first, second], [2.0, 0.5], "logits")
+    expected = np.sqrt(softmax(first / 2.0, axis=1) * softmax(second / 0.5, axis=1))
+    np.testing.assert_allclose(geometric, expected / expected.sum(axis=1, keepdims=True))

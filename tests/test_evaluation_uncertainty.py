@@ -12,6 +12,7 @@ from flaxline.evaluation.uncertainty import (
     classification_statistics,
     confidence_intervals,
     paired_comparison,
+    pairwise_table,
 )
 
 CLASSES = ["neg", "neu", "pos"]
@@ -79,3 +80,15 @@ def test_the_paired_comparison_tells_a_better_model_from_an_equal_one():
     identical = paired_comparison(LABELS, strong, strong, CLASSES, spec)
     assert identical["difference"]["accuracy"] == {"estimate": 0.0, "interval": [0.0, 0.0], "p_value": 1.0}
     assert identical["mcnemar"]["p_value"] == 1.0
+
+
+def test_the_pairwise_table_compares_every_two_models_once_in_order():
+    spec = UncertaintySpec(resamples=200)
+    predicted = {"a": noisy(LABELS, 0.85, 1), "b": noisy(LABELS, 0.7, 2), "c": noisy(LABELS, 0.6, 4)}
+    table = pairwise_table(LABELS, predicted, CLASSES, spec)
+    assert list(zip(table["first"], table["second"], strict=True)) == [("a", "b"), ("a", "c"), ("b", "c")]
+    row = table.iloc[1]
+    paired = paired_comparison(LABELS, predicted["a"], predicted["c"], CLASSES, spec)
+    assert row["lead_accuracy"] == paired["difference"]["accuracy"]["estimate"]
+    assert [row["lead_macro_f1_low"], row["lead_macro_f1_high"]] == paired["difference"]["macro_f1"]["interval"]
+    assert row["mcnemar_p_value"] == paired["mcnemar"]["p_value"]

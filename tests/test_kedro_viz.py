@@ -42,7 +42,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-WINDOW = (1400, 900)
+WINDOW = (1920, 1080)
 # The sidebar and the toolbar take the left 500 px of the window; the flowchart is drawn right of them.
 FLOWCHART_LEFT = 500
 # Directly to 127.0.0.1, whatever proxy the machine's environment names.

@@ -170,7 +170,9 @@ def test_a_task_of_four_lines_inherits_everything_else():
         "features": {},
         "training": {"model": {"name": "lstm"}},
         "evaluation": {"baseline": {"name": "tfidf_logistic_regression"}},
+        "explanation": {},
         "cross_validation": {},
+        "fusion": {},
         "classes": ["World", "Sports"],
     }
 

@@ -20,7 +20,7 @@ tasks:
   tweets:
     training:
       model: {name: lstm, embed_dim: 16, hidden_dim: 16, dropout: 0.1, token_dropout: 0.1}
-      loop: {epochs: 3, batch_size: 8, patience: null, bucket_window_batches: 4, length_multiple: 32}
+      loop: {epochs: 2, batch_size: 8, patience: null, bucket_window_batches: 4, length_multiple: 32}
       checkpoint: {every_steps: 10, keep: 2}
 """
 
@@ -68,10 +68,12 @@ def checkpoint_folders(root: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    """A small project after one uninterrupted run of the whole `tweets` pipeline: the reference model."""
-    root = make_small_project(tmp_path_factory.mktemp("resume"), rows=1200)
+    """A small project after one uninterrupted run of the `tweets` stages up to training: the reference model."""
+    root = make_small_project(tmp_path_factory.mktemp("resume"), rows=600)
     (root / "conf/test/parameters_tweets.yml").write_text(PARAMETERS)
-    finished(kedro_run(root, "tweets"))
+    finished(
+        kedro_run(root, ",".join(f"tweets.{stage}" for stage in ("data_processing", "split", "features", "training")))
+    )
     assert len(model_files(root)) == 1 and not checkpoint_folders(root)  # a finished run deletes its checkpoints
     return root
 

@@ -3,6 +3,8 @@ images) and, in ``Encoding``, everything fitted on the training split that later
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Annotated, Literal
 
 from pydantic import Field, PositiveInt, model_validator
@@ -58,6 +60,12 @@ class Encoding(Settings):
 
     inputs: ModelInputs
     outputs: PositiveInt = Field(description="the width of a model's output: the number of classes, or 1")
+    classes: tuple[str, ...] | None = Field(None, description="the class of each output (classification tasks)")
     token_arrays: tuple[str, ...] = Field((), description="per-token arrays, cut to each batch's longest sequence")
     max_length: PositiveInt | None = Field(None, description="the padded length of the token arrays")
     statistics: dict[str, float] = Field(default_factory=dict, description="what fitting measured")
+
+
+def encoding_digest(encoding: dict) -> str:
+    """SHA-256 of an encoding as saved (JSON): a model keeps it to find the features it was trained on."""
+    return hashlib.sha256(json.dumps(encoding, sort_keys=True).encode()).hexdigest()

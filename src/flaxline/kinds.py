@@ -21,7 +21,7 @@ import inspect
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cache, cached_property, partial
 from typing import Any, Literal, get_args
 
 from kedro.pipeline import Pipeline
@@ -32,6 +32,8 @@ from flaxline.errors import InputError
 from flaxline.pipelines import (
     cross_validation,
     evaluation,
+    explanation,
+    fusion,
     image_evaluation,
     image_features,
     image_processing,
@@ -52,8 +54,14 @@ class Kind:
 
     stages: dict[str, Callable[[], Pipeline]]
     defaults: dict[str, Any] = field(default_factory=dict)
-    classified: bool = True  # its tasks declare classes
+    classified: bool = True  # its tasks declare classes, and `<task>.fusion` fuses their saved models
     cross_validated: tuple[str, ...] = ()  # the stages every fold of `<task>.cross_validation` runs
+
+    def separate(self, folds: int) -> dict[str, Pipeline]:
+        """The pipelines registered as ``<task>.<name>`` but part of no other: ``cross_validation`` (of ``folds``
+        folds) trains once per fold, ``fusion`` reads saved versions."""
+        found = {"cross_validation": self.cross_validation(folds)} if self.cross_validated else {}
+        return found | ({"fusion": fusion.create_pipeline()} if self.classified else {})
 
     def cross_validation(self, folds: int) -> Pipeline:
         """``<task>.cross_validation``: the ``cross_validated`` stages on each of ``folds`` folds."""
@@ -64,9 +72,7 @@ class Kind:
         """The settings class of each parameter block its stages (and cross-validation) read (``params:<block>``), in
         stage order."""
         found: dict[str, type[BaseModel]] = {}
-        pipelines = [create() for create in self.stages.values()]
-        if self.cross_validated:
-            pipelines.append(self.cross_validation(2))
+        pipelines = [create() for create in self.stages.values()] + list(self.separate(2).values())
         for stage in pipelines:
             for node in stage.nodes:
                 hints = typing.get_type_hints(node.func)
@@ -85,6 +91,7 @@ KINDS: dict[str, Kind] = {
             "features": text_features.create_pipeline,
             "training": training.create_pipeline,
             "evaluation": evaluation.create_pipeline,
+            "explanation": explanation.create_pipeline,
         },
         cross_validated=("features", "training", "evaluation"),
         defaults={
@@ -99,11 +106,14 @@ KINDS: dict[str, Kind] = {
             "features": image_features.create_pipeline,
             "training": training.create_pipeline,
             "evaluation": image_evaluation.create_pipeline,
+            "explanation": partial(explanation.create_pipeline, "images"),
         },
         cross_validated=("features", "training", "evaluation"),
         defaults={
             "training": {"model": {"name": "cnn2d"}},
             "evaluation": {"baseline": {"name": "pixel_logistic_regression"}},
+            # ReLU networks over pixels bend more along the path than embeddings do: a finer integral.
+            "explanation": {"steps": 256},
         },
     ),
     "rating_prediction": Kind(

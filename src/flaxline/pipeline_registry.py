@@ -7,7 +7,8 @@ from its merged block (``tweets.training``).
 
 Registered names: ``__default__`` (every stage of the default tasks), each stage name (that stage
 of the default tasks), each task name (all its stages), ``<task>.<stage>`` and, for the kinds that
-have it, ``<task>.cross_validation`` (never part of the others: it trains once per fold). The stages are
+have them, ``<task>.cross_validation`` and ``<task>.fusion`` (never part of the others: the first trains
+once per fold, the second reads saved model versions). The stages are
 listed here rather than found with ``find_pipelines``: since Kedro 1.7 ``find_pipelines`` loads
 only the folders named by ``kedro run --pipelines``, and most names registered here are not folders.
 """
@@ -58,13 +59,12 @@ def register_pipelines() -> dict[str, Pipeline]:
         for stage, create in kind.stages.items():
             registry[f"{task}.{stage}"] = pipeline(create(), namespace=task, tags=stage)
         registry[task] = sum((registry[f"{task}.{stage}"] for stage in kind.stages), Pipeline([]))
+        folds = 2  # unused: the kind has no cross-validation
         if kind.cross_validated:
-            folds = validated(
-                CrossValidationParams, parameters[task]["cross_validation"], f"parameters '{task}.cross_validation'"
-            )
-            registry[f"{task}.cross_validation"] = pipeline(
-                kind.cross_validation(folds.folds), namespace=task, tags="cross_validation"
-            )
+            block = parameters[task]["cross_validation"]
+            folds = validated(CrossValidationParams, block, f"parameters '{task}.cross_validation'").folds
+        for name, separate in kind.separate(folds).items():
+            registry[f"{task}.{name}"] = pipeline(separate, namespace=task, tags=name)
     default_tasks = [task for task, declaration in tasks.items() if declaration.get("default", False)]
     stage_names = dict.fromkeys(stage for task in default_tasks for stage in KINDS[tasks[task]["kind"]].stages)
     for stage in stage_names:

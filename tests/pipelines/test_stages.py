@@ -5,6 +5,8 @@ sample of the default corpus, and an image task from scikit-learn's digits."""
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,9 +17,13 @@ from kedro.pipeline import Pipeline, pipeline
 from kedro.runner import SequentialRunner
 from kedro.validation.parameter_validator import ParameterValidator
 
+from flaxline.datasets import VersionsDataset
+from flaxline.errors import InputError
 from flaxline.kinds import KINDS, task_parameters
 from flaxline.models.embedding import SUBWORD_WIDTH
 from flaxline.models.serialization import ModelArtifact
+from flaxline.pipelines.evaluation.nodes import EvaluationParams
+from flaxline.pipelines.fusion.nodes import FusionParams, member_logits
 from flaxline.pipelines.rating_evaluation.nodes import RatingEvaluationParams, recommend_items
 from flaxline.settings import CONFIG_LOADER_ARGS
 from flaxline.text.subwords import subword_table
@@ -62,13 +68,12 @@ IMAGE_TASK = {
 class TaskCatalog:
     """The project's catalog seen through one task's namespace: ``load("clean")`` reads ``<task>.clean``."""
 
-    def __init__(self, catalog: DataCatalog, task: str, declaration: dict):
-        self.catalog, self.task = catalog, task
+    def __init__(self, catalog: DataCatalog, task: str, declaration: dict, raw: dict):
+        self.catalog, self.task, self.raw = catalog, task, raw
         kind, parameters = KINDS[declaration["kind"]], {task: task_parameters(task, declaration)}
         self.stages = {name: pipeline(create(), namespace=task) for name, create in kind.stages.items()}
-        if kind.cross_validated:
-            folds = parameters[task]["cross_validation"].get("folds", 5)
-            self.stages["cross_validation"] = pipeline(kind.cross_validation(folds), namespace=task)
+        folds = parameters[task].get("cross_validation", {}).get("folds", 5)
+        self.stages |= {name: pipeline(separate, namespace=task) for name, separate in kind.separate(folds).items()}
         # As Kedro does before a run: each node's typed parameters validated and instantiated.
         typed = ParameterValidator({"all": sum(self.stages.values(), Pipeline([]))}).validate_raw_params(parameters)
         for name, value in typed[task].items():
@@ -80,11 +85,15 @@ class TaskCatalog:
     def run(self, stage: str) -> None:
         SequentialRunner().run(self.stages[stage], self.catalog)
 
+    def renewed(self, declaration: dict) -> TaskCatalog:
+        """A catalog of the same task and data for another declaration, saving new versions (a later run)."""
+        return project_catalog(self.task, self.raw, declaration)
 
-def project_catalog(root, task: str, raw: dict, declaration: dict) -> TaskCatalog:
+
+def project_catalog(task: str, raw: dict, declaration: dict) -> TaskCatalog:
     config = OmegaConfigLoader(conf_source=str(PROJECT_ROOT / "conf"), **CONFIG_LOADER_ARGS)["catalog"]
     config[f"{task}.raw"] = raw
-    return TaskCatalog(DataCatalog.from_config(config), task, declaration)
+    return TaskCatalog(DataCatalog.from_config(config), task, declaration, raw)
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +103,7 @@ def text(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)  # the catalog's relative paths land in this folder
         raw = {"type": "flaxline.datasets.DelimitedTextDataset", "filepath": str(root / "tweets.csv")}
-        yield project_catalog(root, "tweets", raw, TEXT_TASK)
+        yield project_catalog("tweets", raw, TEXT_TASK)
 
 
 def test_data_processing_accounts_for_every_row(text):
@@ -180,16 +189,91 @@ def test_evaluation_reports_network_and_baseline_side_by_side(text):
     )
 
 
+def test_explanation_attributes_the_most_confident_errors_first(text):
+    text.run("explanation")
+    explanations, report = text.load("explanations"), text.load("explanation_report")
+    predictions = text.load("test_predictions").iloc[explanations["row"]]
+    wrong = (predictions["label"] != predictions["predicted"]).to_numpy()
+    assert len(explanations) == report["examples"] == 32 and report["errors"] == wrong.sum() > 0
+    assert wrong[: report["errors"]].all() and explanations["confidence"][: report["errors"]].is_monotonic_decreasing
+    lengths = text.load("test_features")["lengths"][explanations["row"]]
+    assert [len(tokens) for tokens in explanations["tokens"]] == [len(a) for a in explanations["attributions"]]
+    assert [len(tokens) for tokens in explanations["tokens"]] == lengths.tolist()
+    sums = np.array([np.sum(a) for a in explanations["attributions"]])
+    np.testing.assert_allclose(sums - explanations["logit_change"], explanations["completeness_gap"], atol=1e-5)
+    assert report["max_relative_completeness_gap"] < 0.05 and report["seconds_per_example"] > 0
+    page = text.load("explanations_page")
+    assert page.startswith("<!DOCTYPE html>") and page.count("<li>") == 32
+    first = explanations["tokens"][0][0]
+    assert f">{first}</span>" in page or "&" in first
+
+
+def test_fusion_fuses_model_versions_each_with_its_own_tokenizer(text):
+    """A second model trained on a word tokenizer, then fused with the first (BPE) one; bad versions stop it."""
+    if not text.catalog.exists("tweets.model"):
+        for stage in ("data_processing", "split", "features", "training"):
+            text.run(stage)
+    second_task = TEXT_TASK | {
+        "features": {"tokenizer_model": "word", "max_vocab_size": 300},
+        "training": TEXT_TASK["training"] | {"model": {"name": "cnn", "embed_dim": 8, "filters": 4}},
+        "fusion": {"combine": "logits"},
+    }
+    second = text.renewed(second_task)
+    second.run("features")
+    second.run("training")
+    second.run("fusion")
+    members = second.load("fusion_metrics")["members"]
+    versions = sorted(members.values())
+    assert len(versions) == 2 and sorted(name.split()[0] for name in members) == ["cnn", "ensemble"]
+    table = second.load("fusion_comparison")
+    assert table["model"].tolist()[0] == "fusion of 2 (logits)" and set(table["model"][1:]) == set(members)
+    fused = table.iloc[0]
+    for member in table.iloc[1:].itertuples():
+        assert member.lead_accuracy == pytest.approx(fused["accuracy"] - member.accuracy)
+    pairs = second.load("version_pairs")
+    assert len(pairs) == 3 and (pairs["lead_accuracy_low"] <= pairs["lead_accuracy"]).all()
+    assert second.load("fusion_predictions")["text"].tolist() == second.load("test_rows")["text"].tolist()
+    assert second.catalog.exists("tweets.fusion_plot")
+    # The first model, read through its own (BPE) tokenizer, scores as its evaluation did; the features stage has
+    # since encoded the test split with the word tokenizer.
+    first = table[table["model"].str.startswith("ensemble")].iloc[0]
+    assert first["accuracy"] == text.load("model_metrics")["accuracy"]
+    assert text.load("test_features")["ids"].max() < 300
+
+
+def test_fusion_stops_at_a_missing_version_another_tasks_or_other_classes(text):
+    models = VersionsDataset(
+        filepath="data/06_models/tweets/model.safetensors", dataset="flaxline.datasets.FlaxModelDataset"
+    )
+    newest = models.load().newest(1)[0]
+    other = Path("data/06_models/news/model.safetensors/2001-01-01T00.00.00.000Z")
+    other.mkdir(parents=True)
+    shutil.copy(Path("data/06_models/tweets/model.safetensors", newest, "model.safetensors"), other)
+    inputs = [
+        models.load(),
+        *(text.catalog.load(f"tweets.{name}_versions") for name in ("encoding", "tokenizer")),
+        text.load("test_rows"),
+    ]
+    evaluation = EvaluationParams.model_validate({"baseline": {"name": "tfidf_logistic_regression"}})
+    for versions, classes, message in [
+        ([newest, "2001-01-01T00.00.00.000Z"], CLASSES, "version '2001-01-01T00.00.00.000Z' belongs to another task"),
+        ([newest, "2002-01-01T00.00.00.000Z"], CLASSES, "no version '2002-01-01T00.00.00.000Z'"),
+        ([newest, models.load().newest(2)[1]], ["a", "b", "c"], "was trained for the classes"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            member_logits(*inputs[:3], inputs[3], classes, FusionParams(versions=versions), evaluation)
+
+
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
     root = tmp_path_factory.mktemp("image_stages")
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
-        yield project_catalog(root, "digits", {"type": "flaxline.datasets.SklearnDigitsDataset"}, IMAGE_TASK)
+        yield project_catalog("digits", {"type": "flaxline.datasets.SklearnDigitsDataset"}, IMAGE_TASK)
 
 
 def test_image_stages_clean_split_normalise_train_and_evaluate(images):
-    for stage in ("data_processing", "split", "features", "training", "evaluation"):
+    for stage in ("data_processing", "split", "features", "training", "evaluation", "explanation"):
         images.run(stage)
     report = images.load("cleaning_report")
     assert report["raw_rows"] == 1797 == report["kept_rows"] + report["rejected_rows"] and report["image_shape"] == [
@@ -212,7 +296,10 @@ def test_image_stages_clean_split_normalise_train_and_evaluate(images):
     assert baseline["model"]["name"] == "pixel_logistic_regression" and baseline["accuracy"] > 0.9
     assert metrics["confidence_intervals"]["accuracy"][0] <= metrics["accuracy"] <= 1.0
     assert images.load("test_predictions")["row"].tolist() == test["row"].tolist()
-    assert images.catalog.exists("digits.misclassified_plot")
+    assert images.catalog.exists("digits.misclassified_plot") and images.catalog.exists("digits.explanations_plot")
+    explanations = images.load("explanations")
+    assert len(explanations) == 32 and {len(pixels) for pixels in explanations["attributions"]} == {64}
+    assert images.load("explanation_report")["max_relative_completeness_gap"] < 0.05
 
 
 def test_cross_validation_runs_the_stages_on_every_fold(images):
@@ -268,7 +355,7 @@ def ratings(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(root)
         yield project_catalog(
-            root, "movielens", {"type": "flaxline.datasets.GroupLensDataset", "filepath": str(root / "ml")}, RATING_TASK
+            "movielens", {"type": "flaxline.datasets.GroupLensDataset", "filepath": str(root / "ml")}, RATING_TASK
         )
 
 

@@ -1,12 +1,15 @@
 """Kedro datasets of flaxline (the only package besides ``pipelines`` that imports Kedro)."""
 
+from flaxline.datasets.array_table import ArrayCellsParquetDataset
 from flaxline.datasets.artifacts import FlaxModelDataset, NpzDataset, TokenizerDataset
 from flaxline.datasets.delimited_text import DelimitedTextDataset
 from flaxline.datasets.images import IdxImageDataset, ImageFolderDataset, SklearnDigitsDataset
 from flaxline.datasets.ratings import GroupLensDataset
 from flaxline.datasets.raw_parquet import RawParquetDataset
+from flaxline.datasets.versions import VersionsDataset
 
 __all__ = [
+    "ArrayCellsParquetDataset",
     "DelimitedTextDataset",
     "FlaxModelDataset",
     "GroupLensDataset",
@@ -16,4 +19,5 @@ __all__ = [
     "RawParquetDataset",
     "SklearnDigitsDataset",
     "TokenizerDataset",
+    "VersionsDataset",
 ]

@@ -1,17 +1,21 @@
 """Integrated gradients (Sundararajan et al., 2017) of a class logit, for every model of the zoo.
 
 The attribution of an input unit i (a token's embedding, or a pixel) to a row's logit F is
-(x_i − x'_i) · ∫₀¹ ∂F/∂x_i (x' + α (x − x')) dα, with the baseline x' all zeros (embeddings of
-zeros, a black image). Written as the derivative of F with respect to a per-unit scale s_i of the
-input (x_i(s) = s_i · x_i), it is ∫₀¹ ∂F/∂s_i at s = α, computed with ``steps`` midpoints, all of
-them at once under ``jax.vmap`` in one compiled function. A text model is scaled at the output of
-each of its token embeddings (every member's, for an ensemble), so the attribution is per token and
-covers subword vectors too. The attributions of a row sum to F(x) − F(x') up to the integral's
-discretisation: the completeness gap ``integrated_gradients`` returns is that difference, which a
-finer ``steps`` shrinks.
+(x_i − x'_i) · ∫₀¹ ∂F/∂x_i (x' + α (x − x')) dα for a baseline x': ``zeros`` (embeddings of zeros,
+a black image) or ``mean`` (each embedding table's mean vector, the training split's mean colour,
+which the model normalises to zero). Written as the derivative of F with respect to a per-unit scale
+s_i of the input (x_i(s) = x'_i + s_i · (x_i − x'_i)), it is ∫₀¹ ∂F/∂s_i at s = α, computed with
+``steps`` midpoints, all of them at once under ``jax.vmap`` in one compiled function. A text model is
+scaled at the output of each of its token embeddings (every member's, for an ensemble), so the
+attribution is per token and covers subword vectors too. The attributions of a row sum to
+F(x) − F(x') up to the integral's discretisation: the completeness gap ``integrated_gradients``
+returns is that difference, which a finer ``steps`` shrinks.
 """
 
 from __future__ import annotations
+
+import functools
+from typing import Literal
 
 import jax
 import jax.numpy as jnp
@@ -19,19 +23,25 @@ import numpy as np
 from flax import nnx
 
 from flaxline.models.base import ZooModel
+from flaxline.models.embedding import token_vectors
+from flaxline.models.images import ImageInput
+
+Baseline = Literal["zeros", "mean"]
 
 
 class _ScaledEmbedding(nnx.Module):
-    """A token embedding whose output is multiplied by one scale per token."""
+    """A token embedding whose output moves from the baseline vector to the token's by one scale per token."""
 
-    def __init__(self, embed: nnx.Module, scale: jax.Array):
-        self.embed, self.scale = embed, nnx.Variable(scale)
+    def __init__(self, embed: nnx.Embed, scale: jax.Array, baseline: Baseline):
+        self.embed, self.scale, self.baseline = embed, nnx.Variable(scale), baseline
 
     def __call__(self, ids: jax.Array) -> jax.Array:
-        return self.scale[...][..., None].astype(jnp.float32) * self.embed(ids)
+        vectors = self.embed(ids)
+        start = jnp.mean(token_vectors(self.embed), axis=0) if self.baseline == "mean" else jnp.zeros_like(vectors)
+        return start + self.scale[...][..., None].astype(jnp.float32) * (vectors - start)
 
 
-def _target_logits(graphdef: nnx.GraphDef, state: tuple, scale: jax.Array, batch: dict, targets: jax.Array):
+def _target_logits(graphdef, state: tuple, scale: jax.Array, batch: dict, targets: jax.Array, baseline: Baseline):
     """Each row's target logit with its inputs scaled unit by unit. The model is rebuilt from ``state`` here, at
     the caller's trace level."""
     scaled = nnx.merge(graphdef, *state)
@@ -41,37 +51,66 @@ def _target_logits(graphdef: nnx.GraphDef, state: tuple, scale: jax.Array, batch
         for _, module in list(nnx.iter_graph(scaled)):
             embed = getattr(module, "embed", None)
             if isinstance(module, nnx.Module) and isinstance(embed, nnx.Embed):
-                module.embed = _ScaledEmbedding(embed, scale)  # type: ignore[attr-defined]
+                module.embed = _ScaledEmbedding(embed, scale, baseline)  # type: ignore[attr-defined]
     else:
-        inputs["images"] = scale * batch["images"].astype(jnp.float32)
+        images = batch["images"].astype(jnp.float32)
+        start = jnp.asarray(_image_mean(scaled)) if baseline == "mean" else jnp.zeros(images.shape[-1])
+        inputs["images"] = start + scale * (images - start)
     logits = scaled(inputs)
     return jnp.take_along_axis(logits, targets[:, None], axis=1)[:, 0]
 
 
+def _image_mean(model: nnx.Module) -> tuple[float, ...]:
+    return next(module.mean for _, module in nnx.iter_graph(model) if isinstance(module, ImageInput))
+
+
 def integrated_gradients(
-    model: ZooModel, batch: dict[str, np.ndarray], targets: np.ndarray, steps: int
+    model: ZooModel, batch: dict[str, np.ndarray], targets: np.ndarray, steps: int, baseline: Baseline = "zeros"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's attributions to its ``targets`` class logit, [B, L] per token or [B, H, W, C] per pixel value,
     and its completeness gap: the attributions' sum minus (F(x) − F(baseline))."""
-    shape = batch["ids"].shape if "ids" in batch else batch["images"].shape
     graphdef, *states = nnx.split(model, nnx.Param, ...)
     params, rest = states
-
-    @jax.jit
-    def attribute(params, rest, batch, targets):
-        def total(scale, params):
-            return jnp.sum(_target_logits(graphdef, (params, rest), scale, batch, targets))
-
-        alphas = (jnp.arange(steps, dtype=jnp.float32) + 0.5) / steps
-        # Differentiated in the parameters too (and that gradient dropped): flax's RNN scans refuse the variables
-        # of an outer trace level, which parameters held constant would be.
-        gradient = jax.grad(total, argnums=(0, 1))
-        scaled = jax.vmap(lambda alpha, params: gradient(jnp.full(shape, alpha), params)[0], (0, None))
-        attributions = jnp.mean(scaled(alphas, params), axis=0)
-        change = jnp.stack(
-            [_target_logits(graphdef, (params, rest), jnp.full(shape, end), batch, targets) for end in (1.0, 0.0)]
-        )
-        return attributions, jnp.sum(attributions.reshape(len(targets), -1), axis=1) - (change[0] - change[1])
-
-    attributions, gap = attribute(params, rest, jax.device_put(batch), jnp.asarray(targets))
+    attributions, gap = _attribute(graphdef, params, rest, jax.device_put(batch), jnp.asarray(targets), steps, baseline)
     return np.asarray(attributions), np.asarray(gap)
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "steps", "baseline"))
+def _attribute(graphdef, params, rest, batch, targets, steps: int, baseline: Baseline):
+    shape = batch["ids"].shape if "ids" in batch else batch["images"].shape
+
+    def logits_at(scale, params):
+        return _target_logits(graphdef, (params, rest), scale, batch, targets, baseline)
+
+    alphas = (jnp.arange(steps, dtype=jnp.float32) + 0.5) / steps
+    # Differentiated in the parameters too (and that gradient dropped): flax's RNN scans refuse the variables of an
+    # outer trace level, which parameters held constant would be.
+    gradient = jax.grad(lambda scale, params: jnp.sum(logits_at(scale, params)), argnums=(0, 1))
+    scaled = jax.vmap(lambda alpha, params: gradient(jnp.full(shape, alpha), params)[0], (0, None))
+    attributions = jnp.mean(scaled(alphas, params), axis=0)
+    change = logits_at(jnp.ones(shape), params) - logits_at(jnp.zeros(shape), params)
+    return attributions, jnp.sum(attributions.reshape(len(targets), -1), axis=1) - change
+
+
+def explain_rows(
+    model: ZooModel,
+    features: dict[str, np.ndarray],
+    rows: np.ndarray,
+    targets: np.ndarray,
+    steps: int,
+    baseline: Baseline,
+    batch_size: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``integrated_gradients`` of the ``rows`` of ``features`` (one array per input, as a split's features) in
+    batches of ``batch_size``, the last padded so that one compiled shape serves every batch: the attributions
+    and completeness gaps of those rows, in their order."""
+    inputs: list[str] = [name for name in ("ids", "lengths", "images") if name in features]
+    attributions, gaps = [], []
+    for start in range(0, len(rows), batch_size):
+        batch_rows = np.minimum(np.arange(start, start + batch_size), len(rows) - 1)
+        batch = {name: features[name][rows[batch_rows]] for name in inputs}
+        attribution, gap = integrated_gradients(model, batch, targets[batch_rows], steps, baseline)
+        kept = min(batch_size, len(rows) - start)
+        attributions.append(attribution[:kept])
+        gaps.append(gap[:kept])
+    return np.concatenate(attributions), np.concatenate(gaps)

@@ -60,12 +60,18 @@ def comparison_table(metrics_by_model: dict[str, dict], paired: dict[str, dict] 
         for name, (low, high) in metrics.get("confidence_intervals", {}).items():
             row.update({f"{name}_low": low, f"{name}_high": high})
         if model in (paired or {}):
-            comparison = paired[model]  # type: ignore[index]
-            for name in ("accuracy", "macro_f1"):
-                difference = comparison["difference"][name]
-                row[f"lead_{name}"] = difference["estimate"]
-                row[f"lead_{name}_low"], row[f"lead_{name}_high"] = difference["interval"]
-                row[f"lead_{name}_p_value"] = difference["p_value"]
-            row["mcnemar_p_value"] = comparison["mcnemar"]["p_value"]
+            row.update(lead_columns(paired[model]))  # type: ignore[index]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def lead_columns(comparison: dict) -> dict:
+    """A ``uncertainty.paired_comparison`` as table columns: the first model's lead in accuracy and macro-F1
+    (``lead_<metric>``) with its interval (``..._low``, ``..._high``) and p-value, and McNemar's p-value."""
+    columns = {}
+    for name in ("accuracy", "macro_f1"):
+        difference = comparison["difference"][name]
+        columns[f"lead_{name}"] = difference["estimate"]
+        columns[f"lead_{name}_low"], columns[f"lead_{name}_high"] = difference["interval"]
+        columns[f"lead_{name}_p_value"] = difference["p_value"]
+    return columns | {"mcnemar_p_value": comparison["mcnemar"]["p_value"]}

@@ -18,10 +18,12 @@ import warnings
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import Field, PositiveInt
 from scipy import stats
 
 from flaxline.config import Settings
+from flaxline.evaluation.metrics import classification_metrics, lead_columns
 
 
 class UncertaintySpec(Settings):
@@ -87,6 +89,13 @@ def confidence_intervals(
     }
 
 
+def reported_metrics(labels: np.ndarray, predicted: np.ndarray, class_names: list[str], spec: UncertaintySpec) -> dict:
+    """The classification report (``metrics.classification_metrics``) with its ``confidence_intervals``."""
+    metrics = classification_metrics(labels, predicted, class_names)
+    metrics["confidence_intervals"] = confidence_intervals(labels, predicted, class_names, spec)
+    return metrics
+
+
 def paired_comparison(
     labels: np.ndarray, first: np.ndarray, second: np.ndarray, class_names: list[str], spec: UncertaintySpec
 ) -> dict:
@@ -114,3 +123,24 @@ def paired_comparison(
         },
         "mcnemar": {"only_first_right": only_first, "only_second_right": only_second, "p_value": float(mcnemar)},
     }
+
+
+def pairwise_table(
+    labels: np.ndarray, predicted_by_model: dict[str, np.ndarray], class_names: list[str], spec: UncertaintySpec
+) -> pd.DataFrame:
+    """``paired_comparison`` of every two models, in the mapping's order: one row per pair, ``first``'s lead over
+    ``second`` as ``metrics.lead_columns`` gives it."""
+    names = list(predicted_by_model)
+    return pd.DataFrame(
+        [
+            {
+                "first": first,
+                "second": second,
+                **lead_columns(
+                    paired_comparison(labels, predicted_by_model[first], predicted_by_model[second], class_names, spec)
+                ),
+            }
+            for position, first in enumerate(names)
+            for second in names[position + 1 :]
+        ]
+    )

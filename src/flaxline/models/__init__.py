@@ -69,6 +69,10 @@ class ModelConfig(Settings):
     temperature: float = Field(
         1.0, gt=0.0, description="a classifier's probabilities are softmax(logits / temperature): fitted after training"
     )
+    classes: tuple[str, ...] | None = Field(None, description="the class of each output (classifiers)")
+    encoding_digest: str | None = Field(
+        None, description="SHA-256 of the encoding it was trained on: which tokenizer version is its own"
+    )
 
 
 def build_model(config: ModelConfig) -> ZooModel:

@@ -23,8 +23,8 @@ from flaxline.evaluation.figures import (
     learning_curves_figure,
     reliability_figure,
 )
-from flaxline.evaluation.metrics import classification_metrics, comparison_table, predictions_frame
-from flaxline.evaluation.uncertainty import UncertaintySpec, confidence_intervals, paired_comparison
+from flaxline.evaluation.metrics import comparison_table, predictions_frame
+from flaxline.evaluation.uncertainty import UncertaintySpec, paired_comparison, reported_metrics
 from flaxline.inputs import Encoding
 from flaxline.models.serialization import ModelArtifact
 
@@ -71,7 +71,7 @@ def evaluate_model(
     logits = np.asarray(predict(model.model, test_features, batching, placement.compute_dtype), np.float64)
     labels, temperature = test_features["labels"], model.config.temperature
     probabilities = softmax(logits / temperature, axis=1)
-    metrics = _report(labels, probabilities.argmax(axis=1), list(classes), parameters.uncertainty)
+    metrics = reported_metrics(labels, probabilities.argmax(axis=1), list(classes), parameters.uncertainty)
     metrics["model"] = model.config.model.model_dump(mode="json")
     metrics["calibration"] = calibration_report(logits, labels, temperature, parameters.calibration_bins)
     metrics["compute_dtype"] = placement.compute_dtype
@@ -88,15 +88,9 @@ def evaluate_baseline(
     probabilities = np.zeros((len(test_rows), len(classes)))
     probabilities[:, baseline.classes_] = baseline.predict_proba(test_rows)  # classes absent from train: 0
     labels = label_indices(test_rows, classes)
-    metrics = _report(labels, probabilities.argmax(axis=1), list(classes), parameters.uncertainty)
+    metrics = reported_metrics(labels, probabilities.argmax(axis=1), list(classes), parameters.uncertainty)
     metrics["model"] = parameters.baseline.model_dump(mode="json")
     return metrics, predictions_frame(test_rows, labels, probabilities, list(classes))
-
-
-def _report(labels: np.ndarray, predicted: np.ndarray, classes: list[str], uncertainty: UncertaintySpec) -> dict:
-    metrics = classification_metrics(labels, predicted, classes)
-    metrics["confidence_intervals"] = confidence_intervals(labels, predicted, classes, uncertainty)
-    return metrics
 
 
 def compare_models(

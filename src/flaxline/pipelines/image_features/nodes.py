@@ -26,7 +26,7 @@ def fit_image_statistics(train_rows: pd.DataFrame, classes: list[str]) -> dict:
         np.round(std, 3).tolist(),
     )
     inputs = ImageInputs(shape=images.shape[1:], mean=tuple(mean.tolist()), std=tuple(std.tolist()))
-    return Encoding(inputs=inputs, outputs=len(classes)).model_dump(mode="json")
+    return Encoding(inputs=inputs, outputs=len(classes), classes=tuple(classes)).model_dump(mode="json")
 
 
 def encode_images(rows: pd.DataFrame, encoding: dict, classes: list[str]) -> dict[str, np.ndarray]:

@@ -20,6 +20,7 @@ def fit_text_tokenizer(
 ) -> tuple[Tokenizer, dict]:
     """Fit the tokenizer on the training texts only; the encoding: the model's inputs and outputs, the padded length."""
     tokenizer, encoding = fit_encoding(list(train_rows["text"]), parameters, len(classes))
+    encoding = encoding.model_copy(update={"classes": tuple(classes)})
     logger.info("tokenizer: %d tokens, sequences padded to %d", tokenizer.get_vocab_size(), encoding.max_length)
     return tokenizer, encoding.model_dump(mode="json")
 

@@ -14,7 +14,7 @@ from flaxline.engine.inference import predict
 from flaxline.engine.loop import TrainingData
 from flaxline.engine.train import TrainingSpec, train
 from flaxline.evaluation.calibration import fit_temperature
-from flaxline.inputs import Encoding
+from flaxline.inputs import Encoding, encoding_digest
 from flaxline.models.serialization import ModelArtifact
 
 
@@ -53,7 +53,9 @@ def train_model(
         "train_seconds": sum(record["train_seconds"] for record in trained.history),
         "last_epoch_train_examples_per_second": example_count(train_features) / last["train_seconds"],
     }
-    config = trained.config
+    config = trained.config.model_copy(
+        update={"classes": described.classes, "encoding_digest": encoding_digest(encoding)}
+    )
     if parameters.loss.name == "softmax_cross_entropy":
         batching = Batching(parameters.loop.eval_batch_size, described.token_arrays, parameters.loop.length_multiple)
         logits = np.asarray(predict(trained.model, validation_features, batching))
