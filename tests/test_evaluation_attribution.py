@@ -37,7 +37,7 @@ def sentences() -> dict[str, np.ndarray]:
 def test_token_attributions_sum_to_the_logit_change_and_leave_padding_out(settings):
     model = build_model(ModelConfig.model_validate({"model": settings, "inputs": TOKENS, "outputs": 3}))
     batch = sentences()
-    attributions, gap = integrated_gradients(model, batch, TARGETS, steps=32)
+    attributions, gap, _ = integrated_gradients(model, batch, TARGETS, steps=32)
     assert attributions.shape == (4, 12) and np.all(attributions[batch["ids"] == 0] == 0)
     assert np.abs(attributions).sum(axis=1).min() > 0
     assert np.abs(gap).max() < 1e-2 * np.abs(attributions).sum(axis=1).max()
@@ -47,7 +47,7 @@ def test_token_attributions_sum_to_the_logit_change_and_leave_padding_out(settin
 def test_pixel_attributions_sum_to_the_change_from_a_black_image(settings):
     model = build_model(ModelConfig.model_validate({"model": settings, "inputs": IMAGES, "outputs": 3}))
     images = np.random.default_rng(1).integers(0, 17, (4, 8, 8, 1)).astype(np.uint8)
-    attributions, gap = integrated_gradients(model, {"images": images}, TARGETS, steps=256)
+    attributions, gap, reported = integrated_gradients(model, {"images": images}, TARGETS, steps=256)
     model.eval()
     rows = np.arange(4)
     change = (
@@ -56,21 +56,23 @@ def test_pixel_attributions_sum_to_the_change_from_a_black_image(settings):
     )
     assert attributions.shape == images.shape
     np.testing.assert_allclose(attributions.reshape(4, -1).sum(axis=1), change, atol=2e-2 * np.abs(change).max())
+    np.testing.assert_allclose(reported, change, atol=1e-4)
     np.testing.assert_allclose(gap, attributions.reshape(4, -1).sum(axis=1) - change, atol=1e-4)
 
 
 def test_mean_baselines_are_the_mean_embedding_and_the_training_mean_colour():
     text = build_model(ModelConfig.model_validate({"model": TEXT_MODELS[3], "inputs": TOKENS, "outputs": 3}))
     batch = sentences()
-    attributions, gap = integrated_gradients(text, batch, TARGETS, steps=32, baseline="mean")
+    attributions, gap, _ = integrated_gradients(text, batch, TARGETS, steps=32, baseline="mean")
     assert np.abs(gap).max() < 1e-2 * np.abs(attributions).sum(axis=1).max()
     assert not np.allclose(attributions, integrated_gradients(text, batch, TARGETS, steps=32)[0])
 
     image = build_model(ModelConfig.model_validate({"model": IMAGE_MODELS[0], "inputs": IMAGES, "outputs": 3}))
     images = np.random.default_rng(1).integers(0, 17, (4, 8, 8, 1)).astype(np.uint8)
-    attributions, gap = integrated_gradients(image, {"images": images}, TARGETS, steps=256, baseline="mean")
+    attributions, gap, reported = integrated_gradients(image, {"images": images}, TARGETS, steps=256, baseline="mean")
     image.eval()
     grey = np.full((4, 8, 8, 1), 8.0, np.float32)  # the inputs' mean: the model normalises it to zero
     rows = np.arange(4)
     change = np.asarray(image({"images": images}))[rows, TARGETS] - np.asarray(image({"images": grey}))[rows, TARGETS]
     np.testing.assert_allclose(attributions.reshape(4, -1).sum(axis=1), change, atol=2e-2 * np.abs(change).max())
+    np.testing.assert_allclose(reported, change, atol=1e-4)

@@ -57,10 +57,10 @@ class Kind:
     classified: bool = True  # its tasks declare classes, and `<task>.fusion` fuses their saved models
     cross_validated: tuple[str, ...] = ()  # the stages every fold of `<task>.cross_validation` runs
 
-    def separate(self, folds: int) -> dict[str, Pipeline]:
+    def separate(self, folds: int | None) -> dict[str, Pipeline]:
         """The pipelines registered as ``<task>.<name>`` but part of no other: ``cross_validation`` (of ``folds``
-        folds) trains once per fold, ``fusion`` reads saved versions."""
-        found = {"cross_validation": self.cross_validation(folds)} if self.cross_validated else {}
+        folds, for the kinds that have it) trains once per fold, ``fusion`` reads saved versions."""
+        found = {"cross_validation": self.cross_validation(folds)} if self.cross_validated and folds else {}
         return found | ({"fusion": fusion.create_pipeline()} if self.classified else {})
 
     def cross_validation(self, folds: int) -> Pipeline:

@@ -59,7 +59,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         for stage, create in kind.stages.items():
             registry[f"{task}.{stage}"] = pipeline(create(), namespace=task, tags=stage)
         registry[task] = sum((registry[f"{task}.{stage}"] for stage in kind.stages), Pipeline([]))
-        folds = 2  # unused: the kind has no cross-validation
+        folds = None
         if kind.cross_validated:
             block = parameters[task]["cross_validation"]
             folds = validated(CrossValidationParams, block, f"parameters '{task}.cross_validation'").folds

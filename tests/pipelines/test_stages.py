@@ -4,6 +4,7 @@ sample of the default corpus, and an image task from scikit-learn's digits."""
 
 from __future__ import annotations
 
+import html
 import json
 import shutil
 from pathlib import Path
@@ -192,11 +193,12 @@ def test_evaluation_reports_network_and_baseline_side_by_side(text):
 def test_explanation_attributes_the_most_confident_errors_first(text):
     text.run("explanation")
     explanations, report = text.load("explanations"), text.load("explanation_report")
-    predictions = text.load("test_predictions").iloc[explanations["row"]]
+    predictions = text.load("test_predictions").iloc[explanations["position"]]
+    assert explanations["row"].tolist() == predictions["row"].tolist()  # the raw rows, as the predictions name them
     wrong = (predictions["label"] != predictions["predicted"]).to_numpy()
     assert len(explanations) == report["examples"] == 32 and report["errors"] == wrong.sum() > 0
     assert wrong[: report["errors"]].all() and explanations["confidence"][: report["errors"]].is_monotonic_decreasing
-    lengths = text.load("test_features")["lengths"][explanations["row"]]
+    lengths = text.load("test_features")["lengths"][explanations["position"]]
     assert [len(tokens) for tokens in explanations["tokens"]] == [len(a) for a in explanations["attributions"]]
     assert [len(tokens) for tokens in explanations["tokens"]] == lengths.tolist()
     sums = np.array([np.sum(a) for a in explanations["attributions"]])
@@ -204,8 +206,7 @@ def test_explanation_attributes_the_most_confident_errors_first(text):
     assert report["max_relative_completeness_gap"] < 0.05 and report["seconds_per_example"] > 0
     page = text.load("explanations_page")
     assert page.startswith("<!DOCTYPE html>") and page.count("<li>") == 32
-    first = explanations["tokens"][0][0]
-    assert f">{first}</span>" in page or "&" in first
+    assert f">{html.escape(explanations['tokens'][0][0])}</span>" in page
 
 
 def test_fusion_fuses_model_versions_each_with_its_own_tokenizer(text):
@@ -299,6 +300,15 @@ def test_image_stages_clean_split_normalise_train_and_evaluate(images):
     assert images.catalog.exists("digits.misclassified_plot") and images.catalog.exists("digits.explanations_plot")
     explanations = images.load("explanations")
     assert len(explanations) == 32 and {len(pixels) for pixels in explanations["attributions"]} == {64}
+    # Each row's logit change is the model's own, from a black image to the image.
+    pixels = images.load("test_features")["images"][explanations["position"]]
+    network = images.load("model").model
+    network.eval()
+    predicted = explanations["predicted"].astype(int).to_numpy()
+    change = [
+        np.asarray(network({"images": batch}))[np.arange(32), predicted] for batch in (pixels, np.zeros_like(pixels))
+    ]
+    np.testing.assert_allclose(explanations["logit_change"], change[0] - change[1], rtol=1e-4, atol=1e-4)
     assert images.load("explanation_report")["max_relative_completeness_gap"] < 0.05
 
 

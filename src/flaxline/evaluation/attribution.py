@@ -9,7 +9,7 @@ s_i of the input (x_i(s) = x'_i + s_i · (x_i − x'_i)), it is ∫₀¹ ∂F/�
 scaled at the output of each of its token embeddings (every member's, for an ensemble), so the
 attribution is per token and covers subword vectors too. The attributions of a row sum to
 F(x) − F(x') up to the integral's discretisation: the completeness gap ``integrated_gradients``
-returns is that difference, which a finer ``steps`` shrinks.
+returns is that difference, which a finer ``steps`` shrinks; it returns F(x) − F(x') too.
 """
 
 from __future__ import annotations
@@ -66,13 +66,14 @@ def _image_mean(model: nnx.Module) -> tuple[float, ...]:
 
 def integrated_gradients(
     model: ZooModel, batch: dict[str, np.ndarray], targets: np.ndarray, steps: int, baseline: Baseline = "zeros"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's attributions to its ``targets`` class logit, [B, L] per token or [B, H, W, C] per pixel value,
-    and its completeness gap: the attributions' sum minus (F(x) − F(baseline))."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's attributions to its ``targets`` class logit, [B, L] per token or [B, H, W, C] per pixel value;
+    its completeness gap, the attributions' sum minus (F(x) − F(baseline)); and that logit change."""
     graphdef, *states = nnx.split(model, nnx.Param, ...)
     params, rest = states
-    attributions, gap = _attribute(graphdef, params, rest, jax.device_put(batch), jnp.asarray(targets), steps, baseline)
-    return np.asarray(attributions), np.asarray(gap)
+    outputs = _attribute(graphdef, params, rest, jax.device_put(batch), jnp.asarray(targets), steps, baseline)
+    attributions, change = (np.asarray(output) for output in outputs)
+    return attributions, attributions.reshape(len(change), -1).sum(axis=1) - change, change
 
 
 @functools.partial(jax.jit, static_argnames=("graphdef", "steps", "baseline"))
@@ -88,8 +89,7 @@ def _attribute(graphdef, params, rest, batch, targets, steps: int, baseline: Bas
     gradient = jax.grad(lambda scale, params: jnp.sum(logits_at(scale, params)), argnums=(0, 1))
     scaled = jax.vmap(lambda alpha, params: gradient(jnp.full(shape, alpha), params)[0], (0, None))
     attributions = jnp.mean(scaled(alphas, params), axis=0)
-    change = logits_at(jnp.ones(shape), params) - logits_at(jnp.zeros(shape), params)
-    return attributions, jnp.sum(attributions.reshape(len(targets), -1), axis=1) - change
+    return attributions, logits_at(jnp.ones(shape), params) - logits_at(jnp.zeros(shape), params)
 
 
 def explain_rows(
@@ -100,17 +100,18 @@ def explain_rows(
     steps: int,
     baseline: Baseline,
     batch_size: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """``integrated_gradients`` of the ``rows`` of ``features`` (one array per input, as a split's features) in
-    batches of ``batch_size``, the last padded so that one compiled shape serves every batch: the attributions
-    and completeness gaps of those rows, in their order."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``integrated_gradients`` of the ``rows`` of ``features`` (one array per input, as a split's features), each
+    to its class in ``targets`` (one per row of ``rows``), in batches of ``batch_size``, the last padded so that one
+    compiled shape serves every batch: the attributions, completeness gaps and logit changes of those rows."""
     inputs: list[str] = [name for name in ("ids", "lengths", "images") if name in features]
-    attributions, gaps = [], []
+    shape = features[inputs[0]].shape[1:]
+    parts: list[tuple[np.ndarray, ...]] = [(np.zeros((0, *shape)), np.zeros(0), np.zeros(0))]
     for start in range(0, len(rows), batch_size):
         batch_rows = np.minimum(np.arange(start, start + batch_size), len(rows) - 1)
         batch = {name: features[name][rows[batch_rows]] for name in inputs}
-        attribution, gap = integrated_gradients(model, batch, targets[batch_rows], steps, baseline)
         kept = min(batch_size, len(rows) - start)
-        attributions.append(attribution[:kept])
-        gaps.append(gap[:kept])
-    return np.concatenate(attributions), np.concatenate(gaps)
+        explained = integrated_gradients(model, batch, targets[batch_rows], steps, baseline)
+        parts.append(tuple(part[:kept] for part in explained))
+    attributions, gaps, changes = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+    return attributions, gaps, changes

@@ -18,6 +18,7 @@ from safetensors.numpy import load as load_tensors
 from safetensors.numpy import save as save_tensors
 
 from flaxline.errors import InputError
+from flaxline.inputs import TokenInputs, encoding_digest
 from flaxline.models import ModelConfig, ZooModel, build_model
 from flaxline.models.embedding import Constant
 
@@ -37,6 +38,17 @@ class ModelArtifact:
     model: ZooModel
     config: ModelConfig
     checkpoint_folder: Path | None = None
+
+
+def check_trained_on(model: ModelArtifact, encoding: dict) -> None:
+    """One line unless ``model`` was trained on ``encoding`` (models saved without the digest pass)."""
+    digest = model.config.encoding_digest
+    # An image model normalises with the statistics it carries: only token ids depend on the encoding.
+    if isinstance(model.config.inputs, TokenInputs) and digest is not None and digest != encoding_digest(encoding):
+        raise InputError(
+            f"model '{model.config.model.name}' was trained on another encoding than the one loaded: load the "
+            "features its training read (--load-versions with the same version of the encoding and tokenizer)"
+        )
 
 
 def saved_config(config: ModelConfig) -> dict:

@@ -26,7 +26,7 @@ from flaxline.evaluation.figures import (
 from flaxline.evaluation.metrics import comparison_table, predictions_frame
 from flaxline.evaluation.uncertainty import UncertaintySpec, paired_comparison, reported_metrics
 from flaxline.inputs import Encoding
-from flaxline.models.serialization import ModelArtifact
+from flaxline.models.serialization import ModelArtifact, check_trained_on
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,8 @@ def evaluate_model(
 ) -> tuple[dict, pd.DataFrame, Figure]:
     """The network's classification report on the test split with the metrics' confidence intervals and its
     calibration before and after the model's temperature, its predictions with the (scaled) class probabilities,
-    and the reliability diagram."""
+    and the reliability diagram. The model must have been trained on this encoding (the test features')."""
+    check_trained_on(model, encoding)
     batching = Batching(
         parameters.batch_size, Encoding.model_validate(encoding).token_arrays, parameters.length_multiple
     )

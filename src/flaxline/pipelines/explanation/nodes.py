@@ -14,7 +14,7 @@ from tokenizers import Tokenizer
 from flaxline.config import Settings
 from flaxline.evaluation.attribution import Baseline, explain_rows
 from flaxline.evaluation.explanations import attribution_maps_figure, token_attribution_page
-from flaxline.models.serialization import ModelArtifact
+from flaxline.models.serialization import ModelArtifact, check_trained_on
 
 logger = logging.getLogger(__name__)
 
@@ -37,14 +37,17 @@ def explain_texts(
     test_features: dict[str, np.ndarray],
     test_predictions: pd.DataFrame,
     tokenizer: Tokenizer,
+    encoding: dict,
     classes: list[str],
     parameters: ExplanationParams,
 ) -> tuple[pd.DataFrame, dict]:
     """The explained test texts (most confident errors first): each one's classes, confidence, tokens and their
-    attributions, and completeness gap; and the report with the largest gap."""
+    attributions, and completeness gap; and the report with the largest gap. The model must have been trained on
+    this encoding (and so on this tokenizer's ids)."""
+    check_trained_on(model, encoding)
     explanations, report = _explained(model, test_features, test_predictions, classes, parameters)
     ids, lengths = test_features["ids"], test_features["lengths"]
-    tokens = [[tokenizer.id_to_token(int(i)) for i in ids[row, : lengths[row]]] for row in explanations["row"]]
+    tokens = [[tokenizer.id_to_token(int(i)) for i in ids[at, : lengths[at]]] for at in explanations["position"]]
     return explanations.assign(tokens=tokens), report
 
 
@@ -56,7 +59,8 @@ def explain_images(
     parameters: ExplanationParams,
 ) -> tuple[pd.DataFrame, dict]:
     """The explained test images (most confident errors first): each one's classes, confidence, attributions per
-    pixel (summed over channels, row by row) and completeness gap; and the report with the largest gap."""
+    pixel (summed over channels, row by row) and completeness gap; and the report with the largest gap. (An image
+    model carries the statistics it normalises with: any encoding serves.)"""
     return _explained(model, test_features, test_predictions, classes, parameters)
 
 
@@ -73,18 +77,18 @@ def _explained(
     wrong = predicted != test_predictions["label"].map(index).to_numpy()
     rows = np.lexsort((-confidence, ~wrong))[: parameters.examples]
     started = time.perf_counter()
-    attributions, gaps = explain_rows(
-        model.model, test_features, rows, predicted, parameters.steps, parameters.baseline, parameters.batch_size
+    attributions, gaps, change = explain_rows(
+        model.model, test_features, rows, predicted[rows], parameters.steps, parameters.baseline, parameters.batch_size
     )
     seconds = time.perf_counter() - started
     if "lengths" in test_features:
         per_row = [row[:length] for row, length in zip(attributions, test_features["lengths"][rows], strict=True)]
     else:
         per_row = list(attributions.sum(axis=-1).reshape(len(rows), -1))
-    change = attributions.reshape(len(rows), -1).sum(axis=1) - gaps
     explanations = pd.DataFrame(
         {
-            "row": rows,
+            "position": rows,  # in the test split, whose own `row` (the raw row) follows where it has one
+            **({"row": test_predictions["row"].to_numpy()[rows]} if "row" in test_predictions else {}),
             "label": test_predictions["label"].to_numpy()[rows],
             "predicted": test_predictions["predicted"].to_numpy()[rows],
             "confidence": confidence[rows],
@@ -127,4 +131,4 @@ def render_explanations(explanations: pd.DataFrame) -> str:
 
 def draw_explanations(explanations: pd.DataFrame, test_features: dict[str, np.ndarray]) -> Figure:
     """Each explained image beside the heat map of its attributions to the predicted class."""
-    return attribution_maps_figure(explanations, test_features["images"][explanations["row"].to_numpy()])
+    return attribution_maps_figure(explanations, test_features["images"][explanations["position"].to_numpy()])

@@ -33,6 +33,7 @@ def create_pipeline(inputs: Literal["tokens", "images"] = "tokens", **kwargs) ->
                     "test_features",
                     "test_predictions",
                     "tokenizer",
+                    "encoding",
                     "params:classes",
                     "params:explanation",
                 ],

@@ -58,10 +58,10 @@ def fuse_models(
     """The chosen saved model versions fused and evaluated on the test split (docs/evaluation.md): the fused
     model's report with its intervals and its gain over each member (paired bootstrap, McNemar); its predictions;
     the table of members and fusion; every two of them compared; the intervals drawn."""
-    versions = (model_versions, encoding_versions, tokenizer_versions)
-    return _evaluated(
-        member_logits(*versions, test_rows, classes, fusion, evaluation), test_rows, classes, fusion, evaluation
+    logits = member_logits(
+        model_versions, encoding_versions, tokenizer_versions, test_rows, classes, fusion, evaluation
     )
+    return _evaluated(logits, test_rows, classes, fusion, evaluation)
 
 
 def member_logits(
@@ -78,15 +78,19 @@ def member_logits(
     other classes stops the stage before any is run."""
     versions = fusion.versions or model_versions.newest(fusion.newest)
     members = {version: _checked(model_versions, version, classes) for version in versions}
+    encodings = {
+        version: _own_encoding(encoding_versions, model, version, model_versions.source)
+        for version, model in members.items()
+    }
     placement = resolve_placement("auto", evaluation.compute_dtype, False)
     logits = {}
     for version, model in members.items():
-        encoding = _own_encoding(encoding_versions, model, version, model_versions.source)
-        described = Encoding.model_validate(encoding[1])
+        encoding_version, encoding = encodings[version]
+        described = Encoding.model_validate(encoding)
         if isinstance(described.inputs, TokenInputs):
-            features = encode_texts(test_rows, tokenizer_versions.load(encoding[0]), encoding[1], classes)
+            features = encode_texts(test_rows, tokenizer_versions.load(encoding_version), encoding, classes)
         else:
-            features = encode_images(test_rows, encoding[1], classes)
+            features = encode_images(test_rows, encoding, classes)
         batching = Batching(evaluation.batch_size, described.token_arrays, evaluation.length_multiple)
         name = f"{model.config.model.name} {version}"
         logits[name] = {
@@ -94,18 +98,17 @@ def member_logits(
             "temperature": model.config.temperature,
             "version": version,
         }
-        logger.info("fusion member %s: encoding and tokenizer version %s", name, encoding[0])
+        logger.info("fusion member %s: encoding and tokenizer version %s", name, encoding_version)
     return logits
 
 
 def _checked(model_versions: SavedVersions, version: str, classes: list[str]) -> ModelArtifact:
     model = model_versions.load(version)
-    trained_for = list(model.config.classes) if model.config.classes is not None else None
-    if trained_for != list(classes) and (trained_for is not None or model.config.outputs != len(classes)):
-        raise InputError(
-            f"{model_versions.source}: version '{version}' was trained for the classes "
-            f"{trained_for or model.config.outputs}, not the task's {list(classes)}"
-        )
+    where = f"{model_versions.source}: version '{version}'"
+    if model.config.classes is None and model.config.outputs != len(classes):
+        raise InputError(f"{where} has {model.config.outputs} outputs; the task has {len(classes)} classes")
+    if model.config.classes is not None and list(model.config.classes) != list(classes):
+        raise InputError(f"{where} was trained for the classes {list(model.config.classes)}, not {list(classes)}")
     return model
 
 
@@ -113,6 +116,9 @@ def _own_encoding(
     encoding_versions: SavedVersions, model: ModelArtifact, version: str, source: str
 ) -> tuple[str, dict]:
     """The newest encoding version that is the one the model was trained on, and that encoding."""
+    if model.config.encoding_digest is None:
+        raise InputError(f"{source}: version '{version}' does not record the encoding it was trained on: retrain it")
+    # Versions are Kedro's timestamps, which sort as text: an encoding saved after the model is not its own.
     for candidate in encoding_versions.loaders:
         if candidate <= version:
             encoding = encoding_versions.load(candidate)
