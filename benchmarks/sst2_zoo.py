@@ -89,13 +89,12 @@ def main() -> None:
         batching = Batching(256, encoding.token_arrays)
         dev_logits = predict(model, data["validation"], batching)
         logits = predict(model, data["test"], batching)
-        rows.append(result(name, labels, logits.argmax(axis=1), uncertainty, len(history), started))
+        dev_acc = float((dev_logits.argmax(axis=1) == data["validation"]["labels"]).mean())
+        row = result(name, labels, logits.argmax(axis=1), uncertainty, len(history), started)
+        rows.append(row | {"dev_acc": dev_acc})
         print(json.dumps(rows[-1]), flush=True)
-        networks[name] = {
-            "logits": logits,
-            "temperature": fit_temperature(dev_logits, data["validation"]["labels"]),
-            "dev_acc": float((dev_logits.argmax(axis=1) == data["validation"]["labels"]).mean()),
-        }
+        temperature = fit_temperature(dev_logits, data["validation"]["labels"])
+        networks[name] = {"logits": logits, "temperature": temperature, "dev_acc": dev_acc}
 
     print("\n| model | test accuracy [95 % interval] | macro-F1 [95 % interval] | epochs | wall |")
     print("|---|---|---|---|---|")
