@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -78,8 +80,11 @@ def member_logits(
     other classes stops the stage before any is run."""
     versions = fusion.versions or model_versions.newest(fusion.newest)
     members = {version: _checked(model_versions, version, classes) for version in versions}
+    # Each saved encoding is read and hashed once, however many members look through it.
+    encoding_of = functools.cache(encoding_versions.load)
+    digest_of = functools.cache(lambda candidate: encoding_digest(encoding_of(candidate)))
     encodings = {
-        version: _own_encoding(encoding_versions, model, version, model_versions.source)
+        version: _own_encoding(encoding_versions, encoding_of, digest_of, model, version, model_versions.source)
         for version, model in members.items()
     }
     placement = resolve_placement("auto", evaluation.compute_dtype, False)
@@ -113,17 +118,20 @@ def _checked(model_versions: SavedVersions, version: str, classes: list[str]) ->
 
 
 def _own_encoding(
-    encoding_versions: SavedVersions, model: ModelArtifact, version: str, source: str
+    encoding_versions: SavedVersions,
+    encoding_of: Callable[[str], dict],
+    digest_of: Callable[[str], str],
+    model: ModelArtifact,
+    version: str,
+    source: str,
 ) -> tuple[str, dict]:
     """The newest encoding version that is the one the model was trained on, and that encoding."""
     if model.config.encoding_digest is None:
         raise InputError(f"{source}: version '{version}' does not record the encoding it was trained on: retrain it")
     # Versions are Kedro's timestamps, which sort as text: an encoding saved after the model is not its own.
     for candidate in encoding_versions.loaders:
-        if candidate <= version:
-            encoding = encoding_versions.load(candidate)
-            if encoding_digest(encoding) == model.config.encoding_digest:
-                return candidate, encoding
+        if candidate <= version and digest_of(candidate) == model.config.encoding_digest:
+            return candidate, encoding_of(candidate)
     raise InputError(
         f"{source}: version '{version}': none of the saved encodings ({encoding_versions.source}) is the one it was "
         "trained on"
