@@ -32,6 +32,15 @@ def build(**overrides):
     return build_model(config(LSTM | overrides))
 
 
+# An architecture as a checkpoint's config.json gives it (tests/test_models_pretrained.py loads real checkpoints).
+TINY_BERT = {
+    "vocab_size": 40,
+    "hidden_size": 16,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "intermediate_size": 32,
+    "max_position_embeddings": 32,
+}
 TEXT_VARIANTS = [
     {"name": "lstm"},
     {"name": "lstm", "pooling": "mean"},
@@ -44,6 +53,8 @@ TEXT_VARIANTS = [
     {"name": "bilstm_attention", "embed_dim": 8, "hidden_dim": 8, "mlp_dim": 16, "subword_buckets": 64},
     {"name": "transformer", "dim": 16, "heads": 2, "layers": 1, "mlp_dim": 32, "max_length": 32, "subword_buckets": 64},
     {"name": "cnn", "embed_dim": 8, "filters": 6, "widths": [2, 3], "subword_buckets": 64},
+    {"name": "pretrained_encoder", "architecture": TINY_BERT},
+    {"name": "pretrained_encoder", "architecture": TINY_BERT, "pooling": "cls", "dropout": 0.2},
     {"name": "ensemble", "size": 2, "member": LSTM},
     {
         "name": "ensemble",

@@ -31,6 +31,7 @@ from flaxline.config import Settings, is_choice
 from flaxline.errors import InputError
 from flaxline.pipelines import (
     cross_validation,
+    distillation,
     evaluation,
     explanation,
     fusion,
@@ -56,12 +57,15 @@ class Kind:
     defaults: dict[str, Any] = field(default_factory=dict)
     classified: bool = True  # its tasks declare classes, and `<task>.fusion` fuses their saved models
     cross_validated: tuple[str, ...] = ()  # the stages every fold of `<task>.cross_validation` runs
+    distilled: bool = False  # `<task>.distillation` trains a student on the task's model's logits
 
     def separate(self, folds: int | None) -> dict[str, Pipeline]:
         """The pipelines registered as ``<task>.<name>`` but part of no other: ``cross_validation`` (of ``folds``
-        folds, for the kinds that have it) trains once per fold, ``fusion`` reads saved versions."""
+        folds, for the kinds that have it) trains once per fold, ``fusion`` reads saved versions, ``distillation``
+        a saved teacher."""
         found = {"cross_validation": self.cross_validation(folds)} if self.cross_validated and folds else {}
-        return found | ({"fusion": fusion.create_pipeline()} if self.classified else {})
+        found |= {"fusion": fusion.create_pipeline()} if self.classified else {}
+        return found | ({"distillation": distillation.create_pipeline()} if self.distilled else {})
 
     def cross_validation(self, folds: int) -> Pipeline:
         """``<task>.cross_validation``: the ``cross_validated`` stages on each of ``folds`` folds."""
@@ -94,9 +98,17 @@ KINDS: dict[str, Kind] = {
             "explanation": explanation.create_pipeline,
         },
         cross_validated=("features", "training", "evaluation"),
+        distilled=True,
         defaults={
             "training": {"model": {"name": "lstm"}},
             "evaluation": {"baseline": {"name": "tfidf_logistic_regression"}},
+            # `<task>.distillation`'s student: the features and training stages' settings, for another model.
+            "student_training": {
+                "model": {"name": "bilstm_attention"},
+                "loss": {"name": "distillation"},
+                "optimizer": {"learning_rate": 0.001, "clip_global_norm": 1.0},
+                "loop": {"epochs": 4, "batch_size": 64},
+            },
         },
     ),
     "image_classification": Kind(

@@ -43,7 +43,23 @@ class MeanSquaredErrorSpec(Settings):
     name: Literal["mean_squared_error"] = "mean_squared_error"
 
 
-LossSpec = Annotated[SoftmaxCrossEntropySpec | MeanSquaredErrorSpec, Field(discriminator="name")]
+class DistillationSpec(Settings):
+    """A student's loss on a teacher's logits (``batch["teacher_logits"]``), plus the cross-entropy of the hard labels
+    of the rows that have one (``batch["labelled"]`` 1); reports accuracy against the label, or against the
+    teacher's class for a row without one."""
+
+    name: Literal["distillation"] = "distillation"
+    soft: Literal["mse", "kl"] = Field(
+        "mse",
+        description="mse: squared error of the logits (Tang et al. 2019); kl: T² · KL(teacher ‖ student) of the "
+        "temperature-softened probabilities (Hinton et al. 2015)",
+    )
+    temperature: float = Field(1.0, gt=0.0, description="kl only")
+    soft_weight: float = Field(1.0, ge=0.0)
+    hard_weight: float = Field(0.0, ge=0.0, description="of the labelled rows' cross-entropy")
+
+
+LossSpec = Annotated[SoftmaxCrossEntropySpec | MeanSquaredErrorSpec | DistillationSpec, Field(discriminator="name")]
 
 
 def class_weight_vector(labels: np.ndarray, num_classes: int, scheme: str | None) -> np.ndarray:
@@ -81,9 +97,30 @@ def _softmax_cross_entropy(spec: SoftmaxCrossEntropySpec, train: dict[str, np.nd
     return softmax_cross_entropy(class_weight_vector(train["labels"], outputs, spec.class_weights))
 
 
+def distillation(spec: DistillationSpec) -> LossFn:
+    """The student's loss (``DistillationSpec``) on logits [B, C]."""
+
+    def loss(logits: jax.Array, batch: Batch) -> tuple[jax.Array, dict[str, jax.Array]]:
+        teacher = batch["teacher_logits"]
+        if spec.soft == "mse":
+            soft = jnp.mean((logits - teacher) ** 2, axis=-1)
+        else:
+            t = spec.temperature
+            soft = t**2 * optax.kl_divergence(jax.nn.log_softmax(logits / t), jax.nn.softmax(teacher / t))
+        labelled = batch["labelled"].astype(logits.dtype)
+        hard = optax.softmax_cross_entropy_with_integer_labels(logits, batch["labels"]) * labelled
+        per_example = spec.soft_weight * soft + spec.hard_weight * hard
+        objective = jnp.sum(per_example * batch["weights"]) / jnp.maximum(jnp.sum(batch["weights"]), 1e-9)
+        target = jnp.where(labelled > 0, batch["labels"], jnp.argmax(teacher, axis=-1))
+        return objective, {"loss": per_example, "accuracy": (jnp.argmax(logits, axis=-1) == target).astype(jnp.float32)}
+
+    return loss
+
+
 LOSSES: dict[str, Callable[..., LossFn]] = {
     "softmax_cross_entropy": _softmax_cross_entropy,
     "mean_squared_error": lambda spec, train, outputs: mean_squared_error,
+    "distillation": lambda spec, train, outputs: distillation(spec),
 }
 
 

@@ -29,6 +29,7 @@ from flaxline.pipelines.rating_evaluation.nodes import RatingEvaluationParams, r
 from flaxline.settings import CONFIG_LOADER_ARGS
 from flaxline.text.subwords import subword_table
 from flaxline.text.tokenizer import vocabulary
+from tests.bert_checkpoint import write_checkpoint
 from tests.conftest import PROJECT_ROOT, corpus_sample_bytes
 
 CLASSES = ["negative", "neutral", "positive"]
@@ -263,6 +264,46 @@ def test_fusion_stops_at_a_missing_version_another_tasks_or_other_classes(text):
     ]:
         with pytest.raises(InputError, match=message):
             member_logits(*inputs[:3], inputs[3], classes, FusionParams(versions=versions), evaluation)
+
+
+def test_a_pretrained_encoder_fine_tunes_and_distils_into_a_student(text, tmp_path):
+    """A tiny random BERT checkpoint stands for MiniLM: its own tokenizer, fine-tuned, then the teacher of a cnn."""
+    if not text.catalog.exists("tweets.train_rows"):
+        for stage in ("data_processing", "split"):
+            text.run(stage)
+    words = sorted({word for line in text.load("train_rows")["text"] for word in line.lower().split()})[:300]
+    folder = tmp_path / "tiny-bert"
+    write_checkpoint(folder, words)
+    task = TEXT_TASK | {
+        "features": {"tokenizer_model": "pretrained", "pretrained": str(folder), "max_length": 32},
+        "training": TEXT_TASK["training"]
+        | {"model": {"name": "pretrained_encoder", "weights": str(folder)}, "loop": {"epochs": 1, "batch_size": 32}},
+        "distillation": {"copies": 1, "throughput_seconds": 0.0},
+        "student_features": {"max_vocab_size": 300},
+        "student_training": {"model": {"name": "cnn", "embed_dim": 8, "filters": 4}, "loop": {"epochs": 2}},
+    }
+    encoder = text.renewed(task)
+    for stage in ("features", "training", "distillation"):
+        encoder.run(stage)
+    tokens = encoder.load("tokenizer").encode("a b").tokens
+    assert tokens[0] == "[CLS]" and tokens[-1] == "[SEP]"
+    assert encoder.load("model").config.model.architecture.hidden_size == 16
+    transfer = encoder.load("transfer_rows")
+    train_rows = encoder.load("train_rows")
+    assert (transfer["copy"] == 0).sum() == len(train_rows) < len(transfer)
+    assert set(transfer.loc[transfer["copy"] > 0, "row"]) <= set(train_rows["row"])
+    logits = encoder.load("teacher_train_logits")["logits"]
+    assert logits.shape == (len(transfer), 3) and np.isfinite(logits).all()
+    student = encoder.load("student.model")
+    assert student.config.model.name == "cnn" and student.config.inputs.vocab_size <= 300
+    assert encoder.load("student.history")["epoch"].tolist() == [1, 2]
+    table = encoder.load("distillation")
+    assert table["model"].tolist() == ["teacher", "student", "baseline"]
+    assert table.loc[0, "name"] == "pretrained_encoder" and (table["examples_per_s"][:2] > 0).all()
+    assert table.loc[1, "accuracy"] == encoder.load("student.model_metrics")["accuracy"]
+    other = task | {"classes": ["negative", "positive", "neutral"]}
+    with pytest.raises(Exception, match="the teacher .* predicts \\['negative', 'neutral', 'positive'\\]"):
+        text.renewed(other).run("distillation")
 
 
 @pytest.fixture(scope="module")

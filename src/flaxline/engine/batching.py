@@ -71,11 +71,13 @@ class Batching:
         return sequential_batches(order, self.batch_size)
 
     def in_length_order(self, arrays: Arrays) -> list[np.ndarray]:
-        """Every row once, shortest sequences first (input order for data without lengths), for inference."""
-        order = (
-            np.argsort(arrays["lengths"], kind="stable") if "lengths" in arrays else np.arange(example_count(arrays))
-        )
-        return sequential_batches(order, self.batch_size)
+        """Every row once, shortest sequences first (input order for data without lengths), for inference. With
+        lengths, the partial batch is the first, so that its filler rows are the shortest."""
+        if "lengths" not in arrays:
+            return sequential_batches(np.arange(example_count(arrays)), self.batch_size)
+        order = np.argsort(arrays["lengths"], kind="stable")
+        partial = len(order) % self.batch_size
+        return ([order[:partial]] if partial else []) + sequential_batches(order[partial:], self.batch_size)
 
     def steps(self, arrays: Arrays) -> int:
         """Batches per epoch: one partial batch per bucketing window at most."""

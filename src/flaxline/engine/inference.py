@@ -58,7 +58,7 @@ def batched_outputs(forward, params, rest, arrays: Arrays, batching: Batching, p
     order = np.concatenate(indices)
 
     def in_input_order(*parts: np.ndarray) -> np.ndarray:
-        computed = np.concatenate(parts)[: len(order)]
+        computed = np.concatenate([part[: len(index)] for part, index in zip(parts, indices, strict=True)])
         result = np.empty_like(computed)
         result[order] = computed
         return result

@@ -13,7 +13,7 @@ from flaxline.engine.devices import Placement
 from flaxline.engine.loop import LoopSpec, Losses, TrainingData, fit
 from flaxline.engine.optim import OptimizerSpec, build_optimizer
 from flaxline.losses import LossSpec, SoftmaxCrossEntropySpec, make_loss
-from flaxline.models import ModelConfig, ModelInputs, ModelSpec, ZooModel, build_model
+from flaxline.models import ModelConfig, ModelInputs, ModelSpec, ZooModel, initial_model
 
 
 class TrainingSpec(Settings):
@@ -43,11 +43,10 @@ def train(
     checkpoints: TrainingCheckpoints | None = None,
 ) -> Trained:
     """Build ``spec.model`` for ``inputs`` and ``outputs``, and train it on ``data`` (``engine.loop.fit``)."""
-    config = ModelConfig(model=spec.model, inputs=inputs, outputs=outputs, seed=spec.loop.seed)
-    model = build_model(config)
+    config, model = initial_model(ModelConfig(model=spec.model, inputs=inputs, outputs=outputs, seed=spec.loop.seed))
     loss = make_loss(spec.loss, data.train, outputs)
     steps = spec.loop.batching(data.token_arrays).steps(data.train)
-    tx = build_optimizer(spec.optimizer, total_steps=spec.loop.epochs * steps)
+    tx = build_optimizer(spec.optimizer, total_steps=spec.loop.epochs * steps, depths=model.depths())
     placement = spec.loop.placement()
     losses = Losses(train=model.training_loss(loss), evaluate=loss)
     history = fit(model, tx, data, spec.loop, losses, placement, checkpoints)

@@ -5,7 +5,7 @@ The attribution of an input unit i (a token's embedding, or a pixel) to a row's 
 a black image) or ``mean`` (each embedding table's mean vector, the training split's mean colour,
 which the model normalises to zero). Written as the derivative of F with respect to a per-unit scale
 s_i of the input (x_i(s) = x'_i + s_i · (x_i − x'_i)), it is ∫₀¹ ∂F/∂s_i at s = α, computed with
-``steps`` midpoints, all of them at once under ``jax.vmap`` in one compiled function. A text model is
+``steps`` midpoints, 16 at a time under ``jax.vmap`` (``jax.lax.map``) in one compiled function. A text model is
 scaled at the output of each of its token embeddings (every member's, for an ensemble), so the
 attribution is per token and covers subword vectors too. The attributions of a row sum to
 F(x) − F(x') up to the integral's discretisation: the completeness gap ``integrated_gradients``
@@ -27,6 +27,7 @@ from flaxline.models.embedding import token_vectors
 from flaxline.models.images import ImageInput
 
 Baseline = Literal["zeros", "mean"]
+STEPS_AT_ONCE = 16
 
 
 class _ScaledEmbedding(nnx.Module):
@@ -87,8 +88,10 @@ def _attribute(graphdef, params, rest, batch, targets, steps: int, baseline: Bas
     # Differentiated in the parameters too (and that gradient dropped): flax's RNN scans refuse the variables of an
     # outer trace level, which parameters held constant would be.
     gradient = jax.grad(lambda scale, params: jnp.sum(logits_at(scale, params)), argnums=(0, 1))
-    scaled = jax.vmap(lambda alpha, params: gradient(jnp.full(shape, alpha), params)[0], (0, None))
-    attributions = jnp.mean(scaled(alphas, params), axis=0)
+    # STEPS_AT_ONCE path points at a time: all of them at once would hold every point's activations together
+    # (gigabytes for a pretrained encoder).
+    scaled = jax.lax.map(lambda alpha: gradient(jnp.full(shape, alpha), params)[0], alphas, batch_size=STEPS_AT_ONCE)
+    attributions = jnp.mean(scaled, axis=0)
     return attributions, logits_at(jnp.ones(shape), params) - logits_at(jnp.zeros(shape), params)
 
 

@@ -24,6 +24,7 @@ from flaxline.models.cnn2d import CNN2DClassifier, CNN2DSpec
 from flaxline.models.ensemble import Ensemble, EnsembleSpec
 from flaxline.models.factorization import BiasedMF, BiasedMFSpec, NeuralCF, NeuralCFSpec
 from flaxline.models.lstm import LSTMClassifier, LSTMSpec
+from flaxline.models.pretrained_encoder import PretrainedEncoderClassifier, PretrainedEncoderSpec
 from flaxline.models.resnet import ResNetClassifier, ResNetSpec
 from flaxline.models.transformer import TransformerClassifier, TransformerSpec
 
@@ -31,6 +32,7 @@ MODELS: dict[str, type[ZooModel]] = {
     "lstm": LSTMClassifier,
     "bilstm_attention": BiLSTMAttentionClassifier,
     "transformer": TransformerClassifier,
+    "pretrained_encoder": PretrainedEncoderClassifier,
     "cnn": CNNClassifier,
     "cnn2d": CNN2DClassifier,
     "resnet": ResNetClassifier,
@@ -39,7 +41,7 @@ MODELS: dict[str, type[ZooModel]] = {
     "ensemble": Ensemble,
 }
 
-# An ensemble averages class probabilities or ratings: its members are any model but another ensemble.
+# An ensemble averages class probabilities or ratings: its members are any model trained from scratch.
 MemberSpec = Annotated[
     LSTMSpec | BiLSTMAttentionSpec | TransformerSpec | CNNSpec | CNN2DSpec | ResNetSpec | BiasedMFSpec | NeuralCFSpec,
     Field(discriminator="name"),
@@ -48,6 +50,7 @@ ModelSpec = Annotated[
     LSTMSpec
     | BiLSTMAttentionSpec
     | TransformerSpec
+    | PretrainedEncoderSpec
     | CNNSpec
     | CNN2DSpec
     | ResNetSpec
@@ -84,6 +87,15 @@ def build_model(config: ModelConfig) -> ZooModel:
     return MODELS[config.model.name](config.model, config.inputs, config.outputs, rngs=nnx.Rngs(config.seed))
 
 
+def initial_model(config: ModelConfig) -> tuple[ModelConfig, ZooModel]:
+    """The model to train from ``config``: completed with what its settings name (a pretrained architecture) and
+    holding the pretrained weights they name, if any; with the configuration that rebuilds it."""
+    config = config.model_copy(update={"model": MODELS[config.model.name].completed(config.model)})
+    model = build_model(config)
+    model.load_pretrained()
+    return config, model
+
+
 __all__ = [
     "MODELS",
     "ImageInputs",
@@ -94,4 +106,5 @@ __all__ = [
     "TokenInputs",
     "ZooModel",
     "build_model",
+    "initial_model",
 ]

@@ -20,6 +20,7 @@ from safetensors.numpy import save as save_tensors
 from flaxline.errors import InputError
 from flaxline.inputs import TokenInputs, encoding_digest
 from flaxline.models import ModelConfig, ZooModel, build_model
+from flaxline.models.base import nested_state
 from flaxline.models.embedding import Constant
 
 FORMAT = "flaxline.model/2"
@@ -102,7 +103,7 @@ def model_from_bytes(data: bytes, source: str) -> tuple[ZooModel, ModelConfig]:
             )
     model = build_model(config)
     state = nnx.state(model, SAVED)
-    nnx.replace_by_pure_dict(state, jax.device_put(_nest(tensors)))
+    nnx.replace_by_pure_dict(state, jax.device_put(nested_state(tensors)))
     nnx.update(model, state)
     return model, config
 
@@ -117,14 +118,3 @@ def _read_header(data: bytes, source: str) -> dict:
         return json.loads(data[8 : 8 + size])
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InputError(f"{source}: not a safetensors file (unreadable header)") from None
-
-
-def _nest(flat: dict[str, np.ndarray]) -> dict:
-    nested: dict = {}
-    for dotted, value in flat.items():
-        node = nested
-        *parents, leaf = dotted.split(".")
-        for part in parents:
-            node = node.setdefault(int(part) if part.isdigit() else part, {})
-        node[int(leaf) if leaf.isdigit() else leaf] = value
-    return nested

@@ -22,6 +22,7 @@ from tokenizers.models import BPE, WordLevel
 from tokenizers.trainers import BpeTrainer
 
 from flaxline.config import Settings
+from flaxline.errors import InputError
 from flaxline.inputs import Encoding, TokenInputs
 
 PAD_TOKEN, UNK_TOKEN = "[PAD]", "[UNK]"
@@ -48,8 +49,14 @@ class TokenizerSpec(Settings):
         description="whitespace: words and runs of punctuation apart (don't! → don ' t !); "
         "whitespace_split: spaces only",
     )
-    tokenizer_model: Literal["word", "bpe"] = Field(
-        "word", description="word: one id per word; bpe: subwords, unseen words spelt from known pieces"
+    tokenizer_model: Literal["word", "bpe", "pretrained"] = Field(
+        "word",
+        description="word: one id per word; bpe: subwords, unseen words spelt from known pieces; pretrained: the "
+        "tokenizer of the checkpoint `pretrained` names, [CLS] … [SEP] (lowercase, pre_tokenizer and the sizes "
+        "are its own)",
+    )
+    pretrained: str = Field(
+        "minilm", description="pretrained only: the checkpoint, as a pretrained_encoder's weights name it"
     )
     min_frequency: PositiveInt = Field(
         2, description="tokens seen fewer times in train become [UNK] (bpe: pairs merged at least this often)"
@@ -102,10 +109,32 @@ def fit_tokenizer(texts: Iterable[str], spec: TokenizerSpec) -> Tokenizer:
     return tokenizer
 
 
+def pretrained_tokenizer(weights: str) -> Tokenizer:
+    """The tokenizer of the checkpoint ``weights`` names (``flaxline.models.bert.weights``), checked against the
+    checkpoint's vocabulary size."""
+    # Imported here: the models' package imports this one (subword embeddings spell its tokens).
+    from flaxline.models.bert.weights import architecture, tokenizer_file, weights_folder
+
+    folder = weights_folder(weights)
+    path = tokenizer_file(folder)
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as error:  # tokenizers raises its own untyped Exception for a malformed file
+        raise InputError(f"{path}: not a Hugging Face tokenizer ({str(error).splitlines()[0]})") from None
+    embedded = architecture(folder).vocab_size
+    if tokenizer.get_vocab_size() != embedded:
+        raise InputError(
+            f"{path}: {tokenizer.get_vocab_size()} tokens, but the checkpoint's config.json embeds {embedded}"
+        )
+    return tokenizer
+
+
 def fit_encoding(texts: Sequence[str], spec: TokenizerSpec, outputs: int) -> tuple[Tokenizer, Encoding]:
-    """The tokenizer fitted on ``texts`` and the encoding it gives a model of ``outputs`` outputs: the vocabulary
-    and the padded length."""
-    tokenizer = fit_tokenizer(texts, spec)
+    """The tokenizer fitted on ``texts`` (or the checkpoint's own) and the encoding it gives a model of ``outputs``
+    outputs: the vocabulary and the padded length."""
+    tokenizer = (
+        pretrained_tokenizer(spec.pretrained) if spec.tokenizer_model == "pretrained" else fit_tokenizer(texts, spec)
+    )
     counts = token_counts(tokenizer, texts)
     max_length = choose_max_length(counts, spec.length_quantile, spec.length_multiple, spec.max_length)
     encoding = Encoding(

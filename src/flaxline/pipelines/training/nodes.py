@@ -56,7 +56,7 @@ def train_model(
     config = trained.config.model_copy(
         update={"classes": described.classes, "encoding_digest": encoding_digest(encoding)}
     )
-    if parameters.loss.name == "softmax_cross_entropy":
+    if parameters.loss.name in ("softmax_cross_entropy", "distillation"):  # a classifier: calibrated
         batching = Batching(parameters.loop.eval_batch_size, described.token_arrays, parameters.loop.length_multiple)
         logits = np.asarray(predict(trained.model, validation_features, batching))
         config = config.model_copy(update={"temperature": fit_temperature(logits, validation_features["labels"])})

@@ -1,0 +1,41 @@
+"""The transfer set of a distillation: each training text, plus copies changed as Tang et al. (2019) change them.
+
+Each copy masks every word with probability ``mask_probability`` (``[MASK]``, which a BERT tokenizer
+keeps whole), then, with probability ``ngram_probability``, keeps only a random n-gram of it (n from 1
+to ``max_ngram``). Words are whitespace-separated tokens. Copies equal to their source are dropped, so
+that the transfer set holds no duplicate the teacher would label twice. The paper's third change,
+swapping words for others of the same part of speech, is not made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+MASK = "[MASK]"
+
+
+def augmented_copies(
+    texts: Sequence[str],
+    copies: int,
+    mask_probability: float,
+    ngram_probability: float,
+    max_ngram: int,
+    seed: int,
+) -> tuple[np.ndarray, list[str]]:
+    """The index of each copy's source text and the copy's text, ``copies`` tries per text, in text order."""
+    rng = np.random.default_rng(seed)
+    sources, changed = [], []
+    for index, text in enumerate(texts):
+        words = text.split()
+        for _ in range(copies):
+            copy = [MASK if rng.random() < mask_probability else word for word in words]
+            if len(copy) > 1 and rng.random() < ngram_probability:
+                n = int(rng.integers(1, min(max_ngram, len(copy)) + 1))
+                start = int(rng.integers(0, len(copy) - n + 1))
+                copy = copy[start : start + n]
+            if copy != words:
+                sources.append(index)
+                changed.append(" ".join(copy))
+    return np.asarray(sources, dtype=np.int64), changed
