@@ -160,8 +160,8 @@ def test_the_seed_decides_the_initialisation():
     [
         (
             {"name": "gru"},
-            "model: unknown name 'gru'; known: lstm, bilstm_attention, transformer, cnn, cnn2d, resnet, biased_mf, "
-            "neural_cf, ensemble",
+            "model: unknown name 'gru'; known: lstm, bilstm_attention, transformer, pretrained_encoder, cnn, cnn2d, "
+            "resnet, biased_mf, neural_cf, ensemble",
         ),
         (LSTM | {"hidden": 4}, "model: unknown setting 'hidden' of lstm; known: name, embed_dim, hidden_dim"),
         (LSTM | {"pooling": "avg"}, "model.pooling: 'avg' is not one of last, mean, max"),

@@ -173,6 +173,14 @@ def test_a_task_of_four_lines_inherits_everything_else():
         "explanation": {},
         "cross_validation": {},
         "fusion": {},
+        "distillation": {},
+        "student_features": {},
+        "student_training": {
+            "model": {"name": "bilstm_attention"},
+            "loss": {"name": "distillation"},
+            "optimizer": {"learning_rate": 0.001, "clip_global_norm": 1.0},
+            "loop": {"epochs": 4, "batch_size": 64},
+        },
         "classes": ["World", "Sports"],
     }
 

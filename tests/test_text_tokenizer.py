@@ -90,7 +90,7 @@ def test_bpe_fitting_gives_the_same_tokenizer_in_every_process():
 
 
 def test_bad_tokenizer_settings_are_one_line_errors():
-    with pytest.raises(InputError, match="^tokenizer_model: 'wordpiece' is not one of word, bpe$"):
+    with pytest.raises(InputError, match="^tokenizer_model: 'wordpiece' is not one of word, bpe, pretrained$"):
         fitted(TEXTS, tokenizer_model="wordpiece")
     with pytest.raises(InputError, match=r"^a bpe tokenizer needs max_vocab_size \(its target number of tokens\)$"):
         fitted(TEXTS, tokenizer_model="bpe")

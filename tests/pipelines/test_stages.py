@@ -277,10 +277,17 @@ def test_a_pretrained_encoder_fine_tunes_and_distils_into_a_student(text, tmp_pa
     task = TEXT_TASK | {
         "features": {"tokenizer_model": "pretrained", "pretrained": str(folder), "max_length": 32},
         "training": TEXT_TASK["training"]
-        | {"model": {"name": "pretrained_encoder", "weights": str(folder)}, "loop": {"epochs": 1, "batch_size": 32}},
+        | {
+            "model": {"name": "pretrained_encoder", "weights": str(folder)},
+            # Every batch 32 wide: one compiled step.
+            "loop": {"epochs": 1, "batch_size": 32, "length_multiple": 32},
+        },
         "distillation": {"copies": 1, "throughput_seconds": 0.0},
         "student_features": {"max_vocab_size": 300},
-        "student_training": {"model": {"name": "cnn", "embed_dim": 8, "filters": 4}, "loop": {"epochs": 2}},
+        "student_training": {
+            "model": {"name": "cnn", "embed_dim": 8, "filters": 4},
+            "loop": {"epochs": 2, "length_multiple": 64},
+        },
     }
     encoder = text.renewed(task)
     for stage in ("features", "training", "distillation"):
