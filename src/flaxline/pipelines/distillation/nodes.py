@@ -61,14 +61,13 @@ def transfer_set(train_rows: pd.DataFrame, parameters: DistillationParams) -> pd
 
 def teacher_logits(
     model: ModelArtifact,
-    tokenizer: Tokenizer,
     encoding: dict,
     classes: list[str],
     parameters: DistillationParams,
-    *splits: pd.DataFrame,
+    *splits: dict[str, np.ndarray],
 ) -> tuple[np.ndarray, ...]:
-    """The teacher's logits (float32 [N, C], temperature not applied) for each of ``splits``' rows, through its own
-    tokenizer; one line unless it predicts the task's classes from this encoding."""
+    """The teacher's logits (float32 [N, C], temperature not applied) for each of ``splits`` (features through its
+    own tokenizer); one line unless it predicts the task's classes from this encoding."""
     if model.config.classes is not None and list(model.config.classes) != list(classes):
         raise InputError(
             f"the teacher (model '{model.config.model.name}') predicts {list(model.config.classes)}, "
@@ -78,11 +77,8 @@ def teacher_logits(
     described = Encoding.model_validate(encoding)
     batching = Batching(parameters.teacher_batch_size, described.token_arrays)
     started = time.perf_counter()
-    logits = tuple(
-        np.asarray(predict(model.model, encode_texts(rows, tokenizer, encoding, classes), batching), np.float32)
-        for rows in splits
-    )
-    rows = sum(len(part) for part in splits)
+    logits = tuple(np.asarray(predict(model.model, features, batching), np.float32) for features in splits)
+    rows = sum(len(features["labels"]) for features in splits)
     logger.info("teacher labelled %d rows in %.0f s", rows, time.perf_counter() - started)
     return logits
 
@@ -98,7 +94,11 @@ def label_with_teacher(
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """The teacher's logits on the transfer set and on the validation split (what the student trains and stops on)."""
     transfer, validation = teacher_logits(
-        model, tokenizer, encoding, classes, parameters, transfer_rows, validation_rows
+        model,
+        encoding,
+        classes,
+        parameters,
+        *(encode_texts(rows, tokenizer, encoding, classes) for rows in (transfer_rows, validation_rows)),
     )
     return {"logits": transfer}, {"logits": validation}
 
@@ -141,7 +141,7 @@ def compare_student(
     """Teacher, student and baseline side by side on the test split: accuracy, macro-F1, parameters, and the
     networks' inference throughput measured here, one after the other, in batches of ``throughput_batch_size``."""
     teacher_features = encode_texts(test_rows, tokenizer, encoding, classes)
-    (logits,) = teacher_logits(teacher, tokenizer, encoding, classes, parameters, test_rows)
+    (logits,) = teacher_logits(teacher, encoding, classes, parameters, teacher_features)
     teacher_metrics = classification_metrics(teacher_features["labels"], logits.argmax(axis=1), list(classes))
     rows = []
     for name, model, features, metrics in (
