@@ -1,4 +1,5 @@
-"""``python -m flaxline`` and the ``flaxline`` entry point of a packaged wheel: runs the default pipeline."""
+"""``python -m flaxline`` and the ``flaxline`` entry point of a packaged wheel: runs the default pipeline (the options
+of ``kedro run``), or with ``serve`` first, serves a saved model over HTTP (``kedro serve``)."""
 
 import sys
 from pathlib import Path
@@ -12,6 +13,11 @@ def main(*args: Any, **kwargs: Any) -> Any:
     package_name = Path(__file__).parent.name
     configure_project(package_name)
     kwargs["standalone_mode"] = not hasattr(sys, "ps1")
+    arguments = list(args[0]) if args else sys.argv[1:]
+    if arguments[:1] == ["serve"]:
+        from flaxline.cli import serve
+
+        return serve.main(arguments[1:], prog_name="flaxline serve", **kwargs)
     run = find_run_command(package_name)
     return run(*args, **kwargs)
 

@@ -27,17 +27,20 @@ from typing import Any, Literal, get_args
 from kedro.pipeline import Pipeline
 from pydantic import BaseModel, Field
 
-from flaxline.config import Settings, is_choice
+from flaxline.config import Settings, is_choice, validated
 from flaxline.errors import InputError
 from flaxline.pipelines import (
+    compression,
     cross_validation,
     distillation,
     evaluation,
     explanation,
+    export,
     fusion,
     image_evaluation,
     image_features,
     image_processing,
+    inference,
     rating_evaluation,
     rating_features,
     rating_processing,
@@ -47,25 +50,31 @@ from flaxline.pipelines import (
     text_processing,
     training,
 )
+from flaxline.pipelines.cross_validation.nodes import CrossValidationParams
 
 
 @dataclass(frozen=True, eq=False)
 class Kind:
-    """A kind of task: its stages in order (name → pipeline factory) and its parameter defaults per block."""
+    """A kind of task: its stages in order (name → pipeline factory), the pipelines registered beside them but part
+    of no other (``separate``: they read saved models), and its parameter defaults per block."""
 
     stages: dict[str, Callable[[], Pipeline]]
     defaults: dict[str, Any] = field(default_factory=dict)
-    classified: bool = True  # its tasks declare classes, and `<task>.fusion` fuses their saved models
+    classified: bool = True  # its tasks declare classes
     cross_validated: tuple[str, ...] = ()  # the stages every fold of `<task>.cross_validation` runs
-    distilled: bool = False  # `<task>.distillation` trains a student on the task's model's logits
+    separate_stages: dict[str, Callable[..., Pipeline]] = field(default_factory=dict)
 
-    def separate(self, folds: int | None) -> dict[str, Pipeline]:
-        """The pipelines registered as ``<task>.<name>`` but part of no other: ``cross_validation`` (of ``folds``
-        folds, for the kinds that have it) trains once per fold, ``fusion`` reads saved versions, ``distillation``
-        a saved teacher."""
-        found = {"cross_validation": self.cross_validation(folds)} if self.cross_validated and folds else {}
-        found |= {"fusion": fusion.create_pipeline()} if self.classified else {}
-        return found | ({"distillation": distillation.create_pipeline()} if self.distilled else {})
+    def separate(self, parameters: dict[str, Any], task: str = "<task>") -> dict[str, Pipeline]:
+        """The pipelines registered as ``<task>.<name>`` but part of no other, built for the task's parameter blocks
+        (``parameters``; ``task`` names them in errors): ``cross_validation`` (for the kinds that have it) trains
+        once per fold; the ``separate_stages`` (fusion, distillation, compression, export, inference) read saved
+        model versions."""
+        found = {}
+        if self.cross_validated:
+            block = parameters.get("cross_validation") or {}
+            folds = validated(CrossValidationParams, block, f"parameters '{task}.cross_validation'").folds
+            found["cross_validation"] = self.cross_validation(folds)
+        return found | {name: create(parameters=parameters, task=task) for name, create in self.separate_stages.items()}
 
     def cross_validation(self, folds: int) -> Pipeline:
         """``<task>.cross_validation``: the ``cross_validated`` stages on each of ``folds`` folds."""
@@ -76,7 +85,7 @@ class Kind:
         """The settings class of each parameter block its stages (and cross-validation) read (``params:<block>``), in
         stage order."""
         found: dict[str, type[BaseModel]] = {}
-        pipelines = [create() for create in self.stages.values()] + list(self.separate(2).values())
+        pipelines = [create() for create in self.stages.values()] + list(self.separate({}).values())
         for stage in pipelines:
             for node in stage.nodes:
                 hints = typing.get_type_hints(node.func)
@@ -98,7 +107,13 @@ KINDS: dict[str, Kind] = {
             "explanation": explanation.create_pipeline,
         },
         cross_validated=("features", "training", "evaluation"),
-        distilled=True,
+        separate_stages={
+            "fusion": fusion.create_pipeline,
+            "distillation": distillation.create_pipeline,
+            "compression": compression.create_pipeline,
+            "export": export.create_pipeline,
+            "inference": inference.create_pipeline,
+        },
         defaults={
             "training": {"model": {"name": "lstm"}},
             "evaluation": {"baseline": {"name": "tfidf_logistic_regression"}},
@@ -121,6 +136,11 @@ KINDS: dict[str, Kind] = {
             "explanation": partial(explanation.create_pipeline, "images"),
         },
         cross_validated=("features", "training", "evaluation"),
+        separate_stages={
+            "fusion": fusion.create_pipeline,
+            "compression": compression.create_pipeline,
+            "export": partial(export.create_pipeline, "images"),
+        },
         defaults={
             "training": {"model": {"name": "cnn2d"}},
             "evaluation": {"baseline": {"name": "pixel_logistic_regression"}},

@@ -22,11 +22,9 @@ from kedro.framework.project import settings
 from kedro.pipeline import Pipeline, pipeline
 from kedro.utils import find_kedro_project
 
-from flaxline.config import validated
 from flaxline.errors import InputError
 from flaxline.hooks import SessionConfigHooks
 from flaxline.kinds import KINDS
-from flaxline.pipelines.cross_validation.nodes import CrossValidationParams
 
 
 def session_parameters() -> dict:
@@ -59,11 +57,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         for stage, create in kind.stages.items():
             registry[f"{task}.{stage}"] = pipeline(create(), namespace=task, tags=stage)
         registry[task] = sum((registry[f"{task}.{stage}"] for stage in kind.stages), Pipeline([]))
-        folds = None
-        if kind.cross_validated:
-            block = parameters[task]["cross_validation"]
-            folds = validated(CrossValidationParams, block, f"parameters '{task}.cross_validation'").folds
-        for name, separate in kind.separate(folds).items():
+        for name, separate in kind.separate(parameters[task], task).items():
             registry[f"{task}.{name}"] = pipeline(separate, namespace=task, tags=name)
     default_tasks = [task for task, declaration in tasks.items() if declaration.get("default", False)]
     stage_names = dict.fromkeys(stage for task in default_tasks for stage in KINDS[tasks[task]["kind"]].stages)

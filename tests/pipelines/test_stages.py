@@ -9,16 +9,22 @@ import json
 import shutil
 from pathlib import Path
 
+import jax
 import numpy as np
 import pandas as pd
 import pytest
+from flax import nnx
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.pipeline import Pipeline, pipeline
 from kedro.runner import SequentialRunner
 from kedro.validation.parameter_validator import ParameterValidator
+from scipy.special import softmax
 
-from flaxline.datasets import VersionsDataset
+from flaxline.data.delimited import read_delimited
+from flaxline.datasets import DelimitedTextDataset, VersionsDataset
+from flaxline.engine.batching import Batching
+from flaxline.engine.inference import predict
 from flaxline.errors import InputError
 from flaxline.kinds import KINDS, task_parameters
 from flaxline.models.embedding import SUBWORD_WIDTH
@@ -26,6 +32,7 @@ from flaxline.models.serialization import ModelArtifact
 from flaxline.pipelines.evaluation.nodes import EvaluationParams
 from flaxline.pipelines.fusion.nodes import FusionParams, member_logits
 from flaxline.pipelines.rating_evaluation.nodes import RatingEvaluationParams, recommend_items
+from flaxline.serving.exported import ExportedClassifier
 from flaxline.settings import CONFIG_LOADER_ARGS
 from flaxline.text.subwords import subword_table
 from flaxline.text.tokenizer import vocabulary
@@ -53,6 +60,9 @@ TEXT_TASK = {
         "checkpoint": {"directory": None},
     },
     "evaluation": {"batch_size": 64, "compute_dtype": "bfloat16", "baseline": {"ngram_max": 1}},
+    # An ensemble has no units to prune whole: the structured method is refused (tested apart).
+    "compression": {"methods": ["int8", "pruned"], "latency_rows": 8, "throughput_seconds": 0.0},
+    "inference": {"batch_size": 64},
 }
 IMAGE_TASK = {
     "kind": "image_classification",
@@ -64,6 +74,7 @@ IMAGE_TASK = {
         "checkpoint": {"directory": None},
     },
     "cross_validation": {"folds": 3},
+    "compression": {"methods": ["int8", "pruned"], "latency_rows": 8, "throughput_seconds": 0.0},
 }
 
 
@@ -74,8 +85,8 @@ class TaskCatalog:
         self.catalog, self.task, self.raw = catalog, task, raw
         kind, parameters = KINDS[declaration["kind"]], {task: task_parameters(task, declaration)}
         self.stages = {name: pipeline(create(), namespace=task) for name, create in kind.stages.items()}
-        folds = parameters[task].get("cross_validation", {}).get("folds", 5)
-        self.stages |= {name: pipeline(separate, namespace=task) for name, separate in kind.separate(folds).items()}
+        separate = kind.separate(parameters[task], task)
+        self.stages |= {name: pipeline(stage, namespace=task) for name, stage in separate.items()}
         # As Kedro does before a run: each node's typed parameters validated and instantiated.
         typed = ParameterValidator({"all": sum(self.stages.values(), Pipeline([]))}).validate_raw_params(parameters)
         for name, value in typed[task].items():
@@ -208,6 +219,93 @@ def test_explanation_attributes_the_most_confident_errors_first(text):
     page = text.load("explanations_page")
     assert page.startswith("<!DOCTYPE html>") and page.count("<li>") == 32
     assert f">{html.escape(explanations['tokens'][0][0])}</span>" in page
+
+
+def test_compression_saves_int8_and_pruned_models_that_load_as_models(text):
+    text.run("compression")
+    original, int8, pruned = (text.load(name) for name in ("model", "model_int8", "model_pruned"))
+    assert int8.config.quantization is not None and "int8" in int8.config.compression
+    kernels = nnx.to_flat_state(nnx.state(int8.model, nnx.Param))
+    assert {str(value.get_value().dtype) for path, value in kernels if path[-1] in ("qvalue", "values")} == {"int8"}
+    matrices = [leaf for leaf in jax.tree.leaves(nnx.state(pruned.model, nnx.Param)) if leaf.ndim >= 2]
+    zeros = sum(int((leaf == 0).sum()) for leaf in matrices) / sum(leaf.size for leaf in matrices)
+    assert 0.49 < zeros < 0.55  # held at zero through the fine-tune
+    report = text.load("compression_report")
+    assert report["model"].tolist() == ["original", "int8", "pruned"]
+    assert report["bytes"][1] < report["bytes"][0]  # not 4x: the members' int32 subword tables stay as they are
+    assert report["nonzero_parameters"][2] < report["nonzero_parameters"][0]
+    assert (report["latency_ms_batch1"] > 0).all() and report["accuracy"].between(0, 1).all()
+    # The report's accuracy is each model's own on the test split: the original's as its evaluation found it.
+    assert report["accuracy"][0] == pytest.approx(text.load("model_metrics")["accuracy"], abs=0.01)
+    assert abs(report["accuracy"][1] - report["accuracy"][0]) < 0.05
+    assert text.catalog.exists("tweets.compression_plot")
+    assert original.config.quantization is None
+
+
+def test_structured_pruning_of_a_model_without_units_is_one_line(text):
+    task = TEXT_TASK | {"compression": {"methods": ["pruned_structured"], "throughput_seconds": 0.0}}
+    with pytest.raises(Exception, match="structured pruning applies to lstm, cnn, transformer, pretrained_encoder"):
+        text.renewed(task).run("compression")
+
+
+def model_probabilities(text) -> np.ndarray:
+    """The saved model's class probabilities of the test split, in float32 and at its temperature."""
+    model = text.load("model")
+    logits = predict(model.model, text.load("test_features"), Batching(64, ("ids",)))
+    return softmax(np.asarray(logits, np.float64) / model.config.temperature, axis=1)
+
+
+def raw_texts(text) -> list[str]:
+    """The test split's texts as the raw file holds them, before cleaning."""
+    rows = text.load("test_rows")["row"]
+    return list(read_delimited(text.raw["filepath"]).set_index("source_line").loc[rows, "text"])
+
+
+def newest(folder: str) -> Path:
+    """The newest version of the versioned dataset at ``folder``."""
+    path = Path(folder)
+    return sorted(path.iterdir())[-1] / path.name
+
+
+def test_export_runs_without_the_model_code_and_matches_the_model(text):
+    text.run("export")
+    report, exported = text.load("export_report"), text.load("export")
+    assert report["stablehlo_max_difference"] < 1e-5 and report["onnx_max_difference"] < 1e-5
+    assert set(report["bytes"]) == {"manifest.json", "model.jaxexport", "model.onnx", "tokenizer.json"}
+    expected = model_probabilities(text)
+    # From raw texts: the export cleans and tokenizes as training did.
+    np.testing.assert_allclose(exported.predict_texts(raw_texts(text)), expected, atol=1e-5)
+    features = text.load("test_features")
+    _, onnx = exported.onnx_session().run(None, {"ids": features["ids"], "lengths": features["lengths"]})
+    np.testing.assert_allclose(onnx, expected, atol=1e-5)
+    # A file of another export, or none, is refused in one line naming it.
+    folder = newest("data/06_models/tweets/export")
+    files = {path.name: path.read_bytes() for path in folder.iterdir()}
+    for broken, message in [
+        (files | {"model.onnx": files["model.onnx"][:-1]}, "model.onnx: not the file this manifest describes"),
+        ({name: data for name, data in files.items() if name != "tokenizer.json"}, "tokenizer.json: missing"),
+        ({"model.onnx": files["model.onnx"]}, "no manifest.json"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            ExportedClassifier(broken, str(folder))
+
+
+def test_inference_scores_new_rows_in_chunks_as_the_model_does(text, tmp_path):
+    quoted = [value.replace('"', '""') for value in raw_texts(text)]
+    lines = ["id,text", *(f'{index},"{value}"' for index, value in enumerate(quoted))]
+    lines += ['bad,"   "', "bad,too,many", "bad,&nbsp;"]
+    source = tmp_path / "new.csv"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text.catalog["tweets.inference_input"] = DelimitedTextDataset(filepath=str(source), chunk_rows=40)
+    text.run("inference")
+    predictions, rejected = text.load("inference_predictions"), text.load("inference_rejected")
+    parts = list(newest("data/07_model_output/tweets/inference_predictions.parquet").iterdir())
+    assert len(parts) == -(-(len(lines) - 1) // 40)  # one part per chunk read
+    assert predictions["id"].tolist() == [str(index) for index in range(len(quoted))]
+    assert rejected["reason"].tolist() == ["missing_text", "parse_error", "empty_after_cleaning"]
+    expected = model_probabilities(text)
+    np.testing.assert_allclose(predictions[[f"probability_{c}" for c in CLASSES]].to_numpy(), expected, atol=1e-5)
+    assert (predictions["predicted"] == np.asarray(CLASSES)[expected.argmax(axis=1)]).all()
 
 
 def test_fusion_fuses_model_versions_each_with_its_own_tokenizer(text):

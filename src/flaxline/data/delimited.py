@@ -17,13 +17,16 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
-import io
+import itertools
 import lzma
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 import pandas as pd
 
@@ -48,24 +51,20 @@ ARCHIVE_MAGIC = {
 _ARCHIVE_ERRORS = (OSError, EOFError, ValueError, RuntimeError, zlib.error, lzma.LZMAError, zipfile.BadZipFile)
 
 
-def decode_lines(raw: bytes, fallback_encodings: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Split ``raw`` on newlines and decode each line; returns the lines and each one's encoding."""
-    lines, encodings = [], []
-    for number, line in enumerate(raw.split(b"\n"), start=1):
-        line = line.removesuffix(b"\r")
+def _decoded(lines: Iterator[bytes], fallback_encodings: Sequence[str]) -> Iterator[tuple[str, str]]:
+    """Each of ``lines`` (with or without its line end) decoded on its own, with the encoding that accepted it."""
+    for number, line in enumerate(lines, start=1):
+        line = line.removesuffix(b"\n").removesuffix(b"\r")
         if number == 1:
             line = line.removeprefix(b"\xef\xbb\xbf")
+        if b"\x00" in line:
+            raise InputError(f"line {number}: NUL bytes; this is a binary or UTF-16 file, not delimited text")
         text, encoding = _decode_line(line, fallback_encodings)
         if text is None:
             if not fallback_encodings:
                 raise InputError(f"line {number} is not valid utf-8 (and no fallback encodings are configured)")
             raise InputError(f"line {number} is valid in none of utf-8, {', '.join(fallback_encodings)}")
-        lines.append(text)
-        encodings.append(encoding)
-    if lines and lines[-1] == "":
-        lines.pop()
-        encodings.pop()
-    return lines, encodings
+        yield text, encoding
 
 
 def _decode_line(line: bytes, fallback_encodings: Sequence[str]) -> tuple[str | None, str]:
@@ -77,33 +76,42 @@ def _decode_line(line: bytes, fallback_encodings: Sequence[str]) -> tuple[str | 
     return None, ""
 
 
-def read_delimited(
-    path: str | Path,
-    *,
-    delimiter: str = ",",
-    quoting: bool = True,
-    fallback_encodings: Sequence[str] = ("mac_roman",),
-    column_names: Sequence[str] | None = None,
-) -> pd.DataFrame:
-    """Read a delimited file, possibly compressed, into a frame of strings.
+def read_delimited(path: str | Path, **options) -> pd.DataFrame:
+    """Read a delimited file, possibly compressed, into a frame of strings (``iter_delimited``'s chunks as one).
 
     Columns are the header's, or ``column_names`` for a file without a header row, plus
     ``source_line`` (1-based line of the record's start), ``source_encoding`` and
     ``parse_error`` (empty when the record parsed cleanly). Blank lines are not records.
     ``frame.attrs`` holds the source path, the encoding counts and the compression (or None).
     """
+    chunks = list(iter_delimited(path, **options))
+    frame = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+    frame.attrs = chunks[0].attrs | {
+        "encodings": dict(sum((Counter(chunk.attrs["encodings"]) for chunk in chunks), Counter()))
+    }
+    return frame
+
+
+def iter_delimited(
+    path: str | Path,
+    *,
+    chunk_rows: int | None = None,
+    delimiter: str = ",",
+    quoting: bool = True,
+    fallback_encodings: Sequence[str] = ("mac_roman",),
+    column_names: Sequence[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The records of a delimited file, possibly compressed, as frames of at most ``chunk_rows`` records (one frame
+    when None; at least one, empty when the file has a header only), read and decompressed as they are consumed, so
+    that a file larger than memory can be read. The columns and ``attrs`` are ``read_delimited``'s."""
     path = Path(path)
     check_file(path)
     if column_names is not None:
         _check_given_names(path, column_names)
-    raw, compression = decompress(path, path.read_bytes())
-    lines, encodings = _text_lines(path, raw, fallback_encodings)
-
+    binary, compression = _binary_lines(path)
+    lines = _Lines(_text_lines(path, binary, compression, fallback_encodings))
     reader = csv.reader(
-        (line + "\n" for line in lines),
-        delimiter=delimiter,
-        quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE,
-        strict=False,
+        lines, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL if quoting else csv.QUOTE_NONE, strict=False
     )
     try:
         if column_names is None:
@@ -111,66 +119,138 @@ def read_delimited(
             _check_header(path, header, delimiter)
         else:
             header = list(column_names)
-        consumed = reader.line_num
-        records, starts, record_encodings, errors = [], [], [], []
-        for fields in reader:
-            first, consumed = consumed + 1, reader.line_num
-            if not fields:
-                continue
-            if len(fields) != len(header):
-                spans = f" (the record spans lines {first}-{consumed})" if consumed > first else ""
-                errors.append(f"expected {len(header)} fields, found {len(fields)}{spans}")
-                fields = (fields + [""] * len(header))[: len(header)]
-            else:
-                errors.append("")
-            records.append(fields)
-            starts.append(first)
-            spanned = set(encodings[first - 1 : consumed])
-            record_encodings.append("utf-8" if spanned == {"utf-8"} else next(iter(spanned - {"utf-8"})))
+        records: list[_Record] = []
+        for record in _records(reader, lines, len(header)):
+            records.append(record)
+            if chunk_rows is not None and len(records) > chunk_rows:  # one held back: it may be the last
+                yield _frame(records[:chunk_rows], header, path, compression)
+                records = records[chunk_rows:]
     except csv.Error as error:
         message = str(error)
         if "new-line character" in message:
             message = "a carriage return (\\r) inside an unquoted field; lines must end in \\n or \\r\\n"
         raise InputError(f"{path}: line {reader.line_num}: {message}") from None
-    if quoting and records and _quote_left_open(lines[starts[-1] - 1 :], delimiter):
-        errors[-1] = (
-            f"a quoted field opened here is never closed: the record runs to the end of the file (line {len(lines)})"
+    if quoting and records and _quote_left_open(lines.since_record_start, delimiter):
+        left_open = (
+            f"a quoted field opened here is never closed: the record runs to the end of the file (line {lines.count})"
         )
+        records[-1].error = left_open
+    yield _frame(records, header, path, compression)
 
-    frame = pd.DataFrame(records, columns=header, dtype="str")
-    frame[SOURCE_LINE] = pd.array(starts, dtype="int64")
-    frame[SOURCE_ENCODING] = record_encodings
-    frame[PARSE_ERROR] = errors
+
+@dataclass
+class _Record:
+    fields: list[str]
+    line: int
+    encoding: str
+    error: str
+
+
+class _Lines:
+    """Decoded lines for ``csv.reader`` (which asks for one line at a time), keeping the encodings and texts of the
+    lines since the current record's start."""
+
+    def __init__(self, decoded: Iterator[tuple[str, str]]):
+        self._decoded, self.count = decoded, 0
+        self.since_record_start: list[str] = []
+        self._encodings: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        text, encoding = next(self._decoded)
+        self.count += 1
+        self.since_record_start.append(text)
+        self._encodings.append(encoding)
+        return text + "\n"
+
+    def record(self, first: int, last: int) -> str:
+        """The encoding of the record on lines ``first`` to ``last`` (any other than UTF-8 among its lines'); the
+        lines before ``first`` are forgotten."""
+        start = first - (self.count - len(self._encodings)) - 1
+        spanned = set(self._encodings[start : start + last - first + 1])
+        del self._encodings[:start], self.since_record_start[:start]
+        return "utf-8" if spanned == {"utf-8"} else next(iter(spanned - {"utf-8"}))
+
+
+def _records(reader, lines: _Lines, width: int) -> Iterator[_Record]:
+    """The reader's records, each padded or cut to ``width`` fields with its parse error, line and encoding."""
+    consumed = reader.line_num
+    for fields in reader:
+        first, consumed = consumed + 1, reader.line_num
+        if not fields:
+            continue
+        error = ""
+        if len(fields) != width:
+            spans = f" (the record spans lines {first}-{consumed})" if consumed > first else ""
+            error = f"expected {width} fields, found {len(fields)}{spans}"
+            fields = (fields + [""] * width)[:width]
+        yield _Record(fields, first, lines.record(first, consumed), error)
+
+
+def _frame(records: list[_Record], header: list[str], path: Path, compression: str | None) -> pd.DataFrame:
+    frame = pd.DataFrame([record.fields for record in records], columns=header, dtype="str")
+    frame[SOURCE_LINE] = pd.array([record.line for record in records], dtype="int64")
+    frame[SOURCE_ENCODING] = [record.encoding for record in records]
+    frame[PARSE_ERROR] = [record.error for record in records]
     frame.attrs["source"] = str(path)
-    frame.attrs["encodings"] = dict(Counter(record_encodings))
+    frame.attrs["encodings"] = dict(Counter(frame[SOURCE_ENCODING]))
     frame.attrs["compression"] = compression
     return frame
 
 
-def _text_lines(path: Path, raw: bytes, fallback_encodings: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The lines of a file's (decompressed) bytes, decoded, and their encodings; one line naming ``path`` if no text."""
-    if not raw.strip():
-        raise InputError(f"{path}: file is empty")
-    if b"\x00" in raw:
-        line = raw[: raw.index(b"\x00")].count(b"\n") + 1
-        raise InputError(f"{path}: line {line}: NUL bytes; this is a binary or UTF-16 file, not delimited text")
+def _text_lines(
+    path: Path, binary: Iterator[bytes], compression: str | None, fallback_encodings: Sequence[str]
+) -> Iterator[tuple[str, str]]:
+    """The decoded lines of a file's (decompressed) bytes; one line naming ``path`` if it holds no text.
+
+    A damaged archive can decompress to garbage before its checksum fails: a line that is no text in an archive is
+    reported as the archive's damage if the rest of it is damaged."""
     try:
-        return decode_lines(raw, fallback_encodings)
+        blank: list[bytes] = []
+        for line in binary:  # blank lines before the first text are held back: a file of them is empty
+            blank.append(line)
+            if line.strip():
+                break
+        else:
+            raise InputError("file is empty")
+        yield from _decoded(itertools.chain(blank, binary), fallback_encodings)
     except InputError as error:
-        raise InputError(f"{path}: {error}") from None
+        raise InputError(f"{path}: {(compression and _damage(binary)) or error}") from None
 
 
-def decompress(path: Path, raw: bytes) -> tuple[bytes, str | None]:
-    """``raw`` decompressed, with the archive kind its magic bytes name; unchanged, with None, when it is no archive."""
-    kind = next((kind for kind, magic in ARCHIVE_MAGIC.items() if raw.startswith(magic)), None)
-    if kind is None:
-        return raw, None
+def _damage(binary: Iterator[bytes]) -> InputError | None:
+    """The error reading the rest of an archive raises, if any."""
     try:
-        return _DECOMPRESSORS[kind](raw), kind
-    except InputError as error:  # the zip's own message; caught first, as an InputError is a ValueError
-        raise InputError(f"{path}: {error}") from None
-    except _ARCHIVE_ERRORS as error:
-        raise InputError(f"{path}: not a readable {kind} file ({_first_line(error)})") from None
+        for _ in binary:
+            pass
+    except InputError as error:
+        return error
+    return None
+
+
+def _binary_lines(path: Path) -> tuple[Iterator[bytes], str | None]:
+    """The file's lines of bytes, decompressed as they are read, and the archive kind its magic bytes name (None: no
+    archive)."""
+    with path.open("rb") as file:
+        start = file.read(8)
+    kind = next((kind for kind, magic in ARCHIVE_MAGIC.items() if start.startswith(magic)), None)
+    return _lines_of(path, kind), kind
+
+
+def _lines_of(path: Path, kind: str | None) -> Iterator[bytes]:
+    with path.open("rb") as file:
+        if kind is None:
+            yield from file
+            return
+        try:
+            with _OPENERS[kind](file) as stream:
+                yield from stream
+        except InputError:  # the zip's own message; caught first, as an InputError is a ValueError
+            raise
+        except _ARCHIVE_ERRORS as error:
+            raise InputError(f"not a readable {kind} file ({_first_line(error)})") from None
 
 
 def _first_line(error: Exception) -> str:
@@ -178,13 +258,15 @@ def _first_line(error: Exception) -> str:
     return str(error).partition("\n")[0] or type(error).__name__
 
 
-def _unzip(raw: bytes) -> bytes:
+@contextmanager
+def _unzipped(file: IO[bytes]) -> Iterator[IO[bytes]]:
     """The one file a zip archive holds, not counting folders and macOS's ``__MACOSX/`` metadata."""
-    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+    with zipfile.ZipFile(file) as archive:
         members = [m for m in archive.infolist() if not m.is_dir() and not m.filename.startswith("__MACOSX/")]
         if len(members) != 1:
             raise InputError(f"a zip archive must hold exactly one file; this one holds {_listing(members)}")
-        return archive.read(members[0])
+        with archive.open(members[0]) as member:
+            yield member
 
 
 def _listing(members: Sequence[zipfile.ZipInfo], limit: int = 5) -> str:
@@ -195,11 +277,11 @@ def _listing(members: Sequence[zipfile.ZipInfo], limit: int = 5) -> str:
     return names + (f" and {len(members) - limit} more" if len(members) > limit else "")
 
 
-_DECOMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
-    "gzip": gzip.decompress,
-    "bz2": bz2.decompress,
-    "xz": lzma.decompress,
-    "zip": _unzip,
+_OPENERS: dict[str, Callable[[IO[bytes]], AbstractContextManager[Any]]] = {
+    "gzip": lambda file: gzip.open(file),
+    "bz2": lambda file: bz2.open(file),
+    "xz": lambda file: lzma.open(file),
+    "zip": _unzipped,
 }
 
 

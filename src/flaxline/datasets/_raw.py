@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Iterator
 
 import pandas as pd
 from kedro.io.core import AbstractDataset, DatasetError
@@ -19,9 +20,9 @@ class RawDataset(AbstractDataset[None, pd.DataFrame]):
     _filepath: str
 
     @abstractmethod
-    def _read(self) -> pd.DataFrame: ...
+    def _read(self) -> pd.DataFrame | Iterator[pd.DataFrame]: ...
 
-    def load(self) -> pd.DataFrame:
+    def load(self) -> pd.DataFrame | Iterator[pd.DataFrame]:
         with input_errors_as_dataset_errors():
             return self._read()
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from kedro.io.core import DatasetError
 
-from flaxline.data.delimited import read_delimited, read_split_files
+from flaxline.data.delimited import iter_delimited, read_delimited, read_split_files
 from flaxline.data.glue import DOWNLOADERS
+from flaxline.datasets._errors import input_errors_as_dataset_errors
 from flaxline.datasets._raw import RawDataset
 
 
@@ -20,7 +22,8 @@ class DelimitedTextDataset(RawDataset):
     data that comes already split; the frame then has a ``split`` column. ``download`` names a
     downloader of ``flaxline.data.glue.DOWNLOADERS`` that fetches missing split files. A file
     may be compressed (gzip, bz2, xz or zip, told by its content); ``column_names`` names the
-    columns of files without a header row.
+    columns of files without a header row. With ``chunk_rows``, a single file loads as an iterator of frames of
+    that many rows, read as they are consumed (batch inference streams a file larger than memory).
     """
 
     def __init__(
@@ -33,10 +36,14 @@ class DelimitedTextDataset(RawDataset):
         quoting: bool = True,
         fallback_encodings: list[str] | None = None,
         column_names: list[str] | None = None,
+        chunk_rows: int | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         if download is not None and download not in DOWNLOADERS:
             raise DatasetError(f"{filepath}: unknown downloader '{download}'; known: {', '.join(DOWNLOADERS)}")
+        if chunk_rows is not None and (splits or not isinstance(chunk_rows, int) or chunk_rows < 1):
+            raise DatasetError(f"{filepath}: chunk_rows must be a positive number of rows, for one file (no splits)")
+        self._chunk_rows = chunk_rows
         self._filepath = filepath
         self._splits = dict(splits) if splits else None
         self._download = download
@@ -48,7 +55,9 @@ class DelimitedTextDataset(RawDataset):
         }
         self.metadata = metadata
 
-    def _read(self) -> pd.DataFrame:
+    def _read(self) -> pd.DataFrame | Iterator[pd.DataFrame]:
+        if self._chunk_rows is not None:
+            return _reported(iter_delimited(self._filepath, chunk_rows=self._chunk_rows, **self._options))
         if self._splits is None:
             return read_delimited(self._filepath, **self._options)
         if self._download and not self._exists():
@@ -61,4 +70,16 @@ class DelimitedTextDataset(RawDataset):
         return all((Path(self._filepath) / name).is_file() for name in self._splits.values())
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "splits": self._splits, "download": self._download, **self._options}
+        return {
+            "filepath": self._filepath,
+            "splits": self._splits,
+            "download": self._download,
+            "chunk_rows": self._chunk_rows,
+            **self._options,
+        }
+
+
+def _reported(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """``chunks``, bad input raised while they are read reaching Kedro as a ``DatasetError`` (as ``load``'s)."""
+    with input_errors_as_dataset_errors():
+        yield from chunks

@@ -7,6 +7,7 @@ multiplies in bf16 but keeps its gates and cell state in fp32.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any, Literal
 
 import jax
@@ -14,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
-from flaxline.engine.batching import Arrays, Batching
+from flaxline.engine.batching import Arrays, Batching, example_count
 
 if TYPE_CHECKING:
     from flaxline.models.base import ZooModel
@@ -72,3 +73,16 @@ def predict(model: ZooModel, arrays: Arrays, batching: Batching, compute_dtype: 
     # Arrays loaded from files are numpy: put them on the device once, not at every call.
     graphdef, params, rest = jax.device_put(nnx.split(model, nnx.Param, ...))
     return batched_outputs(make_forward(graphdef, compute_dtype), params, rest, arrays, batching)
+
+
+def examples_per_second(model: ZooModel, arrays: Arrays, batching: Batching, seconds: float) -> float:
+    """Inference throughput of ``model``'s inference copy on ``arrays``: compiled once (the first pass, every batch
+    shape), then timed over later passes, for ``seconds`` and two passes at least."""
+    graphdef, params, rest = jax.device_put(nnx.split(model.for_inference(), nnx.Param, ...))
+    forward = make_forward(graphdef)
+    batched_outputs(forward, params, rest, arrays, batching)
+    passes, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds or passes < 2:
+        batched_outputs(forward, params, rest, arrays, batching)
+        passes += 1
+    return passes * example_count(arrays) / (time.perf_counter() - started)

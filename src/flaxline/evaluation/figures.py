@@ -128,3 +128,21 @@ def error_by_activity_figure(errors: dict[str, np.ndarray], activity: np.ndarray
     axes.set(xlabel="the user's training ratings", ylabel="test RMSE", title="error by user activity")
     axes.legend()
     return figure
+
+
+def compression_figure(table: pd.DataFrame) -> Figure:
+    """A model and its compressed versions side by side: size on disk, accuracy, throughput."""
+    figure = Figure(figsize=(12, 3.6), layout="constrained")
+    panels = (
+        ("bytes", "size on disk (MB)", 1e-6),
+        ("accuracy", "test accuracy", 1.0),
+        ("examples_per_s_batch64", "examples/s (batches of 64)", 1.0),
+    )
+    for axes, (column, label, scale) in zip(figure.subplots(1, 3), panels, strict=True):
+        values = table[column].to_numpy() * scale
+        axes.barh(table["model"], values, color=["grey", *["tab:blue"] * (len(table) - 1)])
+        for position, value in enumerate(values):
+            axes.text(value, position, f" {value:.3g}", va="center")
+        axes.set(xlabel=label)
+        axes.invert_yaxis()
+    return figure

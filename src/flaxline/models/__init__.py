@@ -15,6 +15,7 @@ from typing import Annotated
 from flax import nnx
 from pydantic import Field
 
+from flaxline.compression.quantization import QuantizationSpec, quantized
 from flaxline.config import Settings
 from flaxline.errors import InputError
 from flaxline.models.base import ImageInputs, ModelInputs, RatingInputs, TokenInputs, ZooModel
@@ -76,15 +77,20 @@ class ModelConfig(Settings):
     encoding_digest: str | None = Field(
         None, description="SHA-256 of the encoding it was trained on: which tokenizer version is its own"
     )
+    quantization: QuantizationSpec | None = Field(
+        None, description="how its weights were quantized (flaxline.compression); null: float32"
+    )
+    compression: str | None = Field(None, description="how it was derived from a trained model, in words")
 
 
 def build_model(config: ModelConfig) -> ZooModel:
-    """Instantiate the model ``config`` describes, initialised from its seed."""
+    """Instantiate the model ``config`` describes, initialised from its seed (and quantized as it says)."""
     reads = MODELS[config.model.name].reads(config.model)
     if not isinstance(config.inputs, reads):
         reads_type, given = reads.model_fields["type"].default, config.inputs.type
         raise InputError(f"model '{config.model.name}' reads {reads_type}, but this task's inputs are {given}")
-    return MODELS[config.model.name](config.model, config.inputs, config.outputs, rngs=nnx.Rngs(config.seed))
+    model = MODELS[config.model.name](config.model, config.inputs, config.outputs, rngs=nnx.Rngs(config.seed))
+    return model if config.quantization is None else quantized(model, config.quantization, config.inputs)
 
 
 def initial_model(config: ModelConfig) -> tuple[ModelConfig, ZooModel]:

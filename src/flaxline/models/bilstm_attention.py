@@ -52,7 +52,7 @@ class BiLSTMAttentionClassifier(ZooModel):
         forward = self.forward_lstm(inputs, initial_carry=(zeros, zeros), seq_lengths=lengths)
         backward = self.backward_lstm(inputs, initial_carry=(zeros, zeros), seq_lengths=lengths)
         states = jnp.concatenate([forward, backward], axis=-1)
-        scores = jnp.tanh(self.attention_key(states)) @ self.attention_query[...]
+        scores = jnp.dot(jnp.tanh(self.attention_key(states)), self.attention_query[...])
         scores = jnp.where(real_positions(lengths, ids.shape[1])[..., 0], scores, -1e9)
         weights = jax.nn.softmax(scores, axis=-1)
         pooled = jnp.einsum("bl,bld->bd", weights, states)

@@ -54,6 +54,6 @@ class CNN2DClassifier(ZooModel):
             x = nnx.relu(convolution(x))
             if index % self.convs_per_block == 0:
                 window = tuple(min(2, side) for side in x.shape[1:3])
-                x = nnx.max_pool(x, window, strides=window, padding="VALID")
+                x = nnx.max_pool(x, window_shape=window, strides=window, padding="VALID")
         x = nnx.relu(self.dense(self.dropout(x.reshape(x.shape[0], math.prod(x.shape[1:])))))
         return self.head(self.dropout(x))

@@ -119,10 +119,13 @@ class LSTMClassifier(ZooModel):
         """A copy in evaluation mode whose input projections are looked up, not computed.
 
         Without token dropout, token t's projection is ``embedding[t] @ W + b`` whatever its
-        context, so one [vocab, 4H] table replaces a third of the forward pass's arithmetic.
+        context, so one [vocab, 4H] table replaces a third of the forward pass's arithmetic. A quantized
+        model (``flaxline.compression``) keeps its int8 products instead.
         """
         model = nnx.clone(self)
         model.eval()
+        if not isinstance(model.lstm.kernel, nnx.Param):
+            return model
         model.projection_table = nnx.data(nnx.Variable(model.lstm.project(token_vectors(model.embed))))
         return model
 

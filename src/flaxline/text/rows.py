@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from flaxline.config import Settings
-from flaxline.data.delimited import PARSE_ERROR, SOURCE_ENCODING
+from flaxline.data.delimited import PARSE_ERROR, PROVENANCE_COLUMNS, SOURCE_ENCODING
 from flaxline.data.rejection import (
     CleaningResult,
     Rejections,
@@ -44,6 +44,8 @@ REASONS = (
     "duplicate",
 )
 SPLIT = "split"
+# What keeps a row from being scored (batch inference, the HTTP service): its label plays no part.
+SCORING_REASONS = ("parse_error", "missing_text", "empty_after_cleaning")
 
 
 class TextColumns(Settings):
@@ -138,3 +140,26 @@ def first_rows(frame: pd.DataFrame) -> np.ndarray:
         if column in frame:
             return frame[column].to_numpy()
     return np.arange(1, len(frame) + 1)
+
+
+def scoring_table(raw: pd.DataFrame, text_column: str, policy: CleaningPolicy = DEFAULT_POLICY) -> CleaningResult:
+    """Rows to score, cleaned as training cleans them, each kept or rejected with its reason (``SCORING_REASONS``).
+
+    Every copy of a text is scored and any label is carried as given; the raw table's other columns (an id, say)
+    stay beside each row. The report counts the rows by reason.
+    """
+    frame = raw.drop(columns=[c for c in (*PROVENANCE_COLUMNS, "row") if c in raw]).reset_index(drop=True)
+    frame.insert(0, "row", first_rows(raw))
+    raw_text = as_text(raw[text_column]).reset_index(drop=True)
+    rejections = Rejections(frame.index)
+    if PARSE_ERROR in raw:
+        errors = raw[PARSE_ERROR].fillna("").astype(object).reset_index(drop=True)
+        rejections.reject(errors != "", "parse_error", errors)
+    rejections.reject(raw_text.str.strip() == "", "missing_text")
+    cleaned = pd.Series([clean_text(text, policy).text for text in raw_text], index=frame.index, dtype=object)
+    rejections.reject(cleaned == "", "empty_after_cleaning")
+    kept = frame[rejections.kept].assign(clean_text=cleaned[rejections.kept]).reset_index(drop=True)
+    rejected = frame[~rejections.kept].assign(
+        reason=rejections.reason[~rejections.kept], detail=rejections.detail[~rejections.kept]
+    )
+    return CleaningResult(kept=kept, rejected=rejected.reset_index(drop=True), report=rejections.counts())

@@ -14,7 +14,7 @@ from tokenizers import Tokenizer
 
 from flaxline.config import Settings
 from flaxline.engine.batching import Batching
-from flaxline.engine.inference import batched_outputs, make_forward, predict
+from flaxline.engine.inference import examples_per_second, predict
 from flaxline.errors import InputError
 from flaxline.evaluation.metrics import classification_metrics
 from flaxline.inputs import Encoding
@@ -112,20 +112,6 @@ def with_teacher_logits(
     return features | {"teacher_logits": teacher["logits"], "labelled": labelled.astype(np.int32)}
 
 
-def _examples_per_second(
-    model: ModelArtifact, features: dict[str, np.ndarray], batching: Batching, seconds: float
-) -> float:
-    """Inference throughput on ``features``, compiled once (the first pass) and timed over later passes."""
-    graphdef, params, rest = jax.device_put(nnx.split(model.model.for_inference(), nnx.Param, ...))
-    forward = make_forward(graphdef)
-    batched_outputs(forward, params, rest, features, batching)  # compiles every batch shape
-    passes, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds or passes < 2:
-        batched_outputs(forward, params, rest, features, batching)
-        passes += 1
-    return passes * len(features["labels"]) / (time.perf_counter() - started)
-
-
 def compare_student(
     teacher: ModelArtifact,
     tokenizer: Tokenizer,
@@ -158,7 +144,7 @@ def compare_student(
                 "parameters": sum(
                     int(np.prod(leaf.shape)) for leaf in jax.tree.leaves(nnx.state(model.model, nnx.Param))
                 ),
-                "examples_per_s": _examples_per_second(model, features, batching, parameters.throughput_seconds),
+                "examples_per_s": examples_per_second(model.model, features, batching, parameters.throughput_seconds),
             }
         )
     rows.append(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -17,16 +15,12 @@ from flaxline.data.versions import SavedVersions
 from flaxline.engine.batching import Batching
 from flaxline.engine.devices import resolve_placement
 from flaxline.engine.inference import predict
-from flaxline.errors import InputError
 from flaxline.evaluation.figures import intervals_figure
 from flaxline.evaluation.fusion import Combine, fused_probabilities
 from flaxline.evaluation.metrics import comparison_table, predictions_frame
 from flaxline.evaluation.uncertainty import paired_comparison, pairwise_table, reported_metrics
-from flaxline.inputs import Encoding, TokenInputs, encoding_digest
-from flaxline.models.serialization import ModelArtifact
 from flaxline.pipelines.evaluation.nodes import EvaluationParams
-from flaxline.pipelines.image_features.nodes import encode_images
-from flaxline.pipelines.text_features.nodes import encode_texts
+from flaxline.pipelines.saved_model import TrainedOn, checked_classes
 
 logger = logging.getLogger(__name__)
 
@@ -79,63 +73,29 @@ def member_logits(
     (the versions its training read), with its temperature. A version that is missing, of another task or for
     other classes stops the stage before any is run."""
     versions = fusion.versions or model_versions.newest(fusion.newest)
-    members = {version: _checked(model_versions, version, classes) for version in versions}
-    # Each saved encoding is read and hashed once, however many members look through it.
-    encoding_of = functools.cache(encoding_versions.load)
-    digest_of = functools.cache(lambda candidate: encoding_digest(encoding_of(candidate)))
-    encodings = {
-        version: _own_encoding(encoding_versions, encoding_of, digest_of, model, version, model_versions.source)
-        for version, model in members.items()
+    members = {
+        version: checked_classes(model_versions.load(version), classes, f"{model_versions.source}: version '{version}'")
+        for version in versions
+    }
+    trained_on = TrainedOn(encoding_versions, tokenizer_versions)
+    saved = {
+        version: trained_on.saved_model(model, model_versions.source, version) for version, model in members.items()
     }
     placement = resolve_placement("auto", evaluation.compute_dtype, False)
     logits = {}
-    for version, model in members.items():
-        encoding_version, encoding = encodings[version]
-        described = Encoding.model_validate(encoding)
-        if isinstance(described.inputs, TokenInputs):
-            features = encode_texts(test_rows, tokenizer_versions.load(encoding_version), encoding, classes)
-        else:
-            features = encode_images(test_rows, encoding, classes)
-        batching = Batching(evaluation.batch_size, described.token_arrays, evaluation.length_multiple)
-        name = f"{model.config.model.name} {version}"
+    for version, model in saved.items():
+        batching = Batching(evaluation.batch_size, model.described.token_arrays, evaluation.length_multiple)
+        name = f"{model.artifact.config.model.name} {version}"
+        features = model.features(test_rows, classes)
         logits[name] = {
-            "logits": np.asarray(predict(model.model, features, batching, placement.compute_dtype), np.float64),
-            "temperature": model.config.temperature,
+            "logits": np.asarray(
+                predict(model.artifact.model, features, batching, placement.compute_dtype), np.float64
+            ),
+            "temperature": model.artifact.config.temperature,
             "version": version,
         }
-        logger.info("fusion member %s: encoding and tokenizer version %s", name, encoding_version)
+        logger.info("fusion member %s: encoding and tokenizer version %s", name, model.encoding_version)
     return logits
-
-
-def _checked(model_versions: SavedVersions, version: str, classes: list[str]) -> ModelArtifact:
-    model = model_versions.load(version)
-    where = f"{model_versions.source}: version '{version}'"
-    if model.config.classes is None and model.config.outputs != len(classes):
-        raise InputError(f"{where} has {model.config.outputs} outputs; the task has {len(classes)} classes")
-    if model.config.classes is not None and list(model.config.classes) != list(classes):
-        raise InputError(f"{where} was trained for the classes {list(model.config.classes)}, not {list(classes)}")
-    return model
-
-
-def _own_encoding(
-    encoding_versions: SavedVersions,
-    encoding_of: Callable[[str], dict],
-    digest_of: Callable[[str], str],
-    model: ModelArtifact,
-    version: str,
-    source: str,
-) -> tuple[str, dict]:
-    """The newest encoding version that is the one the model was trained on, and that encoding."""
-    if model.config.encoding_digest is None:
-        raise InputError(f"{source}: version '{version}' does not record the encoding it was trained on: retrain it")
-    # Versions are Kedro's timestamps, which sort as text: an encoding saved after the model is not its own.
-    for candidate in encoding_versions.loaders:
-        if candidate <= version and digest_of(candidate) == model.config.encoding_digest:
-            return candidate, encoding_of(candidate)
-    raise InputError(
-        f"{source}: version '{version}': none of the saved encodings ({encoding_versions.source}) is the one it was "
-        "trained on"
-    )
 
 
 def _evaluated(

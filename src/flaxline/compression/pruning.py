@@ -1,0 +1,194 @@
+"""Magnitude pruning, then a short fine-tune through the engine.
+
+Unstructured: in every weight matrix (embeddings included) the ``sparsity`` share of entries of least magnitude is
+set to zero, and the fine-tune keeps them zero (their updates are masked). Structured: whole units go, so that the
+model is smaller and faster, not only sparser: an ``lstm``'s hidden units, a ``cnn``'s filters (the same number per
+width), the feed-forward neurons of each ``transformer`` block or ``pretrained_encoder`` layer. A unit's importance
+is the product of the norms of the weights that feed it and that it feeds; the least important ``fraction`` go,
+and the model is rebuilt with narrower settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+from pydantic import Field
+
+from flaxline.config import Settings
+from flaxline.engine.loop import LoopSpec, Losses, TrainingData, fit
+from flaxline.engine.optim import OptimizerSpec, build_optimizer
+from flaxline.errors import InputError
+from flaxline.losses import SoftmaxCrossEntropySpec, make_loss
+from flaxline.models import ModelConfig, ZooModel, build_model
+from flaxline.models.embedding import Constant
+
+
+class FineTuneSpec(Settings):
+    """The short training that follows pruning (on the task's training split, stopping on validation)."""
+
+    optimizer: OptimizerSpec = OptimizerSpec(learning_rate=0.0003)
+    loop: LoopSpec = LoopSpec(epochs=1, patience=None)
+
+
+class PruningSpec(Settings):
+    """Unstructured magnitude pruning of every weight matrix."""
+
+    sparsity: float = Field(0.5, gt=0.0, lt=1.0, description="share of each weight matrix's entries set to zero")
+    fine_tune: FineTuneSpec = FineTuneSpec()
+
+
+class StructuredPruningSpec(Settings):
+    """Structured pruning: whole LSTM units, convolution filters or feed-forward neurons."""
+
+    fraction: float = Field(0.5, gt=0.0, lt=1.0, description="share of the units removed")
+    fine_tune: FineTuneSpec = FineTuneSpec()
+
+
+def magnitude_masks(params: Any, sparsity: float) -> Any:
+    """1 for the entries kept, 0 for the pruned: in each matrix (ndim ≥ 2) the ``sparsity`` share of least
+    magnitude; every other parameter is kept whole."""
+
+    def mask(parameter: jax.Array) -> jax.Array:
+        if parameter.ndim < 2:
+            return jnp.ones_like(parameter)
+        threshold = jnp.quantile(jnp.abs(parameter), sparsity)
+        return (jnp.abs(parameter) > threshold).astype(parameter.dtype)
+
+    return jax.tree.map(mask, params)
+
+
+def kept_zero(masks: Any) -> optax.GradientTransformation:
+    """Updates multiplied by ``masks``: pruned entries stay zero while the others train."""
+
+    def update(updates, state, params=None):
+        return jax.tree.map(lambda update, mask: update * mask, updates, masks), state
+
+    return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+
+
+def unstructured(model: ZooModel, config: ModelConfig, spec: PruningSpec, data: TrainingData) -> list[dict]:
+    """Prune ``model`` in place to ``spec.sparsity`` and fine-tune it with the pruned entries held at zero; the
+    fine-tune's history."""
+    params = nnx.state(model, nnx.Param)
+    masks = magnitude_masks(params, spec.sparsity)
+    nnx.update(model, jax.tree.map(lambda parameter, mask: parameter * mask, params, masks))
+    return fine_tune(model, config, spec.fine_tune, data, kept_zero(masks))
+
+
+def fine_tune(
+    model: ZooModel,
+    config: ModelConfig,
+    spec: FineTuneSpec,
+    data: TrainingData,
+    constraint: optax.GradientTransformation | None = None,
+) -> list[dict]:
+    """Train ``model`` in place with softmax cross-entropy as ``spec`` says (then ``constraint`` on the updates)."""
+    loss = make_loss(SoftmaxCrossEntropySpec(), data.train, config.outputs)
+    steps = spec.loop.batching(data.token_arrays).steps(data.train) * spec.loop.epochs
+    tx = build_optimizer(spec.optimizer, total_steps=steps, depths=model.depths())
+    if constraint is not None:
+        tx = optax.chain(tx, constraint)
+    losses = Losses(train=model.training_loss(loss), evaluate=loss)
+    return fit(model, tx, data, spec.loop, losses, spec.loop.placement())
+
+
+def structured(model: ZooModel, config: ModelConfig, fraction: float) -> tuple[ZooModel, ModelConfig]:
+    """A narrower copy of ``model``: the least important ``fraction`` of its units removed (module docstring)."""
+    name = config.model.name
+    if name not in NARROWERS:
+        raise InputError(
+            f"compression: structured pruning applies to {', '.join(NARROWERS)}, not model '{name}'; "
+            "leave pruned_structured out of compression.methods"
+        )
+    params = jax.tree.map(np.asarray, nnx.to_pure_dict(nnx.state(model, nnx.Param)))
+    narrowed, update = NARROWERS[name](params, config.model.model_dump(), fraction)
+    narrower = config.model_copy(update={"model": type(config.model).model_validate(update)})
+    pruned = build_model(narrower)
+    state = nnx.state(pruned, nnx.Param)
+    nnx.replace_by_pure_dict(state, narrowed)
+    nnx.update(pruned, state, nnx.state(model, Constant))
+    return pruned, narrower
+
+
+def _kept(importance: np.ndarray, fraction: float) -> np.ndarray:
+    """Indices of the most important units, ``1 - fraction`` of them (at least one), in their original order."""
+    keep = max(1, int(round(len(importance) * (1.0 - fraction))))
+    return np.sort(np.argsort(-importance, kind="stable")[:keep])
+
+
+def _norms(matrix: np.ndarray, axis: int | tuple[int, ...]) -> np.ndarray:
+    return np.sqrt((matrix.astype(np.float64) ** 2).sum(axis=axis))
+
+
+def _lstm(params: dict, spec: dict, fraction: float) -> tuple[dict, dict]:
+    """Hidden units of the packed LSTM kernel [E + H, 4H] (gates i, f, g, o) and the head's rows."""
+    hidden, kernel = spec["hidden_dim"], params["lstm"]["kernel"]
+    inputs = kernel.shape[0] - hidden
+    gates = kernel.reshape(inputs + hidden, 4, hidden)
+    importance = _norms(gates, (0, 1)) * (_norms(kernel[inputs:], 1) + _norms(params["head"]["kernel"], 1))
+    kept = _kept(importance, fraction)
+    columns = (np.arange(4)[:, None] * hidden + kept[None, :]).reshape(-1)
+    rows = np.concatenate([np.arange(inputs), inputs + kept])
+    narrowed = {
+        **params,
+        "lstm": {"kernel": kernel[rows][:, columns], "bias": params["lstm"]["bias"][columns]},
+        "head": {**params["head"], "kernel": params["head"]["kernel"][kept]},
+    }
+    return narrowed, {**spec, "hidden_dim": len(kept)}
+
+
+def _cnn(params: dict, spec: dict, fraction: float) -> tuple[dict, dict]:
+    """The same number of filters of each width (their kernels [width, E, F]) and the head's rows."""
+    filters, head = spec["filters"], params["head"]["kernel"]
+    convolutions, head_rows = {}, []
+    for index, convolution in params["convolutions"].items():
+        rows = head[index * filters : (index + 1) * filters]
+        kept = _kept(_norms(convolution["kernel"], (0, 1)) * _norms(rows, 1), fraction)
+        convolutions[index] = {"kernel": convolution["kernel"][..., kept], "bias": convolution["bias"][kept]}
+        head_rows.append(rows[kept])
+    narrowed = {**params, "convolutions": convolutions, "head": {**params["head"], "kernel": np.concatenate(head_rows)}}
+    return narrowed, {**spec, "filters": len(head_rows[0])}
+
+
+def _feed_forward(names: tuple[str, str]) -> Callable[[dict, float], tuple[dict, int]]:
+    """Narrows a block's feed-forward layers ``names`` (up [D, F], down [F, D]) to its most important neurons."""
+
+    def narrowed(block: dict, fraction: float) -> tuple[dict, int]:
+        up, down = block[names[0]], block[names[1]]
+        kept = _kept(_norms(up["kernel"], 0) * _norms(down["kernel"], 1), fraction)
+        block = {**block, names[0]: {"kernel": up["kernel"][:, kept], "bias": up["bias"][kept]}}
+        return {**block, names[1]: {**down, "kernel": down["kernel"][kept]}}, len(kept)
+
+    return narrowed
+
+
+def _encoder(params: dict, spec: dict, fraction: float) -> tuple[dict, dict]:
+    """The feed-forward neurons of each encoder layer (the same number in every layer)."""
+    layers, width = _blocks(params["encoder"]["layers"], _feed_forward(("intermediate", "output")), fraction)
+    architecture = {**spec["architecture"], "intermediate_size": width}
+    return {**params, "encoder": {**params["encoder"], "layers": layers}}, {**spec, "architecture": architecture}
+
+
+def _transformer(params: dict, spec: dict, fraction: float) -> tuple[dict, dict]:
+    """The feed-forward neurons of each block (the same number in every block)."""
+    blocks, width = _blocks(params["blocks"], _feed_forward(("mlp_in", "mlp_out")), fraction)
+    return {**params, "blocks": blocks}, {**spec, "mlp_dim": width}
+
+
+def _blocks(blocks: dict, narrow: Callable[[dict, float], tuple[dict, int]], fraction: float) -> tuple[dict, int]:
+    narrowed = {index: narrow(block, fraction) for index, block in blocks.items()}
+    return {index: block for index, (block, _) in narrowed.items()}, next(iter(narrowed.values()))[1]
+
+
+NARROWERS: dict[str, Callable[[dict, dict, float], tuple[dict, dict]]] = {
+    "lstm": _lstm,
+    "cnn": _cnn,
+    "transformer": _transformer,
+    "pretrained_encoder": _encoder,
+}
