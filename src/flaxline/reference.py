@@ -14,7 +14,7 @@ import typing
 from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
-from pydantic_core import PydanticUndefined
+from pydantic_core import PydanticUndefined, to_jsonable_python
 
 from flaxline.kinds import KINDS
 
@@ -54,7 +54,7 @@ def _default(field: Any) -> str:
     value = field.get_default(call_default_factory=True)
     if isinstance(value, BaseModel):
         return "its defaults"
-    return f"`{json.dumps(value)}`"
+    return f"`{json.dumps(to_jsonable_python(value))}`"
 
 
 def _members(annotation: Any) -> list[type[BaseModel]]:

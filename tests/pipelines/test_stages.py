@@ -61,7 +61,12 @@ TEXT_TASK = {
     },
     "evaluation": {"batch_size": 64, "compute_dtype": "bfloat16", "baseline": {"ngram_max": 1}},
     # An ensemble has no units to prune whole: the structured method is refused (tested apart).
-    "compression": {"methods": ["int8", "pruned"], "latency_rows": 8, "throughput_seconds": 0.0},
+    "compression": {
+        "methods": ["int8", "pruned"],
+        "latency_rows": 8,
+        "throughput_seconds": 0.0,
+        "length_multiple": 64,  # one compiled shape per model
+    },
     "inference": {"batch_size": 64},
 }
 IMAGE_TASK = {
@@ -456,6 +461,22 @@ def test_image_stages_clean_split_normalise_train_and_evaluate(images):
     ]
     np.testing.assert_allclose(explanations["logit_change"], change[0] - change[1], rtol=1e-4, atol=1e-4)
     assert images.load("explanation_report")["max_relative_completeness_gap"] < 0.05
+
+
+def test_an_image_model_compresses_and_exports(images):
+    if not images.catalog.exists("digits.model"):  # unless the test of the image stages trained it
+        for stage in ("data_processing", "split", "features", "training"):
+            images.run(stage)
+    images.run("compression")
+    report = images.load("compression_report")
+    assert report["model"].tolist() == ["original", "int8", "pruned"] and report["bytes"][1] < report["bytes"][0] / 2
+    assert abs(report["accuracy"][1] - report["accuracy"][0]) < 0.05
+    images.run("export")
+    export = images.load("export_report")
+    assert export["stablehlo_max_difference"] < 1e-5 and export["onnx_max_difference"] < 1e-4
+    pixels = images.load("test_features")["images"][:5]
+    probabilities = images.load("export").probabilities(images=pixels)
+    assert probabilities.shape == (5, 10) and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_cross_validation_runs_the_stages_on_every_fold(images):

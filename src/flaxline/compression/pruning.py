@@ -32,8 +32,8 @@ from flaxline.models.embedding import Constant
 class FineTuneSpec(Settings):
     """The short training that follows pruning (on the task's training split, stopping on validation)."""
 
-    optimizer: OptimizerSpec = OptimizerSpec(learning_rate=0.0003)
-    loop: LoopSpec = LoopSpec(epochs=1, patience=None)
+    optimizer: OptimizerSpec = Field(OptimizerSpec(learning_rate=0.0003), description="adam at 0.0003 unless set")
+    loop: LoopSpec = Field(LoopSpec(epochs=1, patience=None), description="one epoch unless set")
 
 
 class PruningSpec(Settings):

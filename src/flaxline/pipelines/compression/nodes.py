@@ -40,6 +40,9 @@ class CompressionParams(Settings):
     pruning: PruningSpec = PruningSpec()
     structured_pruning: StructuredPruningSpec = StructuredPruningSpec()
     latency_rows: PositiveInt = Field(200, description="test rows scored one at a time for latency_ms_batch1")
+    length_multiple: PositiveInt = Field(
+        8, description="the report's batches are cut to their longest text rounded up to this (few compiled shapes)"
+    )
     throughput_seconds: float = Field(3.0, ge=0.0, description="each model's batch-64 throughput timed this long")
 
 
@@ -127,11 +130,11 @@ def compression_report(
     the saved file, nonzero parameters, accuracy, macro-F1, latency of one row, throughput in batches of 64."""
     saved = saved_model(model, encoding_versions, tokenizer_versions, classes)
     features = saved.features(test_rows, classes)
-    token_arrays = saved.described.token_arrays
+    token_arrays, multiple = saved.described.token_arrays, parameters.length_multiple
     rows = []
     for name, artifact in zip(("original", *parameters.methods), (model, *compressed), strict=True):
         forward, params, rest = _compiled(artifact)
-        logits = batched_outputs(forward, params, rest, features, Batching(64, token_arrays))
+        logits = batched_outputs(forward, params, rest, features, Batching(64, token_arrays, multiple))
         metrics = classification_metrics(features["labels"], np.asarray(logits).argmax(axis=1), list(classes))
         rows.append(
             {
@@ -142,9 +145,9 @@ def compression_report(
                 ),
                 "accuracy": metrics["accuracy"],
                 "macro_f1": metrics["macro_f1"],
-                "latency_ms_batch1": _latency_ms(artifact, features, token_arrays, parameters.latency_rows),
+                "latency_ms_batch1": _latency_ms(artifact, features, Batching(1, token_arrays, multiple), parameters),
                 "examples_per_s_batch64": examples_per_second(
-                    artifact.model, features, Batching(64, token_arrays), parameters.throughput_seconds
+                    artifact.model, features, Batching(64, token_arrays, multiple), parameters.throughput_seconds
                 ),
                 "description": artifact.config.compression or "as trained",
             }
@@ -160,14 +163,13 @@ def _compiled(artifact: ModelArtifact) -> tuple:
 
 
 def _latency_ms(
-    artifact: ModelArtifact, features: dict[str, np.ndarray], token_arrays: tuple[str, ...], rows: int
+    artifact: ModelArtifact, features: dict[str, np.ndarray], batching: Batching, parameters: CompressionParams
 ) -> float:
-    """The median time of scoring one row alone, over the first ``rows`` test rows (each shape compiled first)."""
+    """The median time of scoring one row alone, over the first ``latency_rows`` test rows (each shape compiled
+    first)."""
     forward, params, rest = _compiled(artifact)
-    first = {name: array[:rows] for name, array in features.items()}
-    batches = list(
-        Batching(1, token_arrays).batches(first, [np.array([index]) for index in range(len(first["labels"]))])
-    )
+    first = {name: array[: parameters.latency_rows] for name, array in features.items()}
+    batches = list(batching.batches(first, [np.array([index]) for index in range(len(first["labels"]))]))
     for batch in batches:
         jax.block_until_ready(forward(params, rest, batch))
     times = []
