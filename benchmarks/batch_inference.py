@@ -8,7 +8,7 @@ them, before cleaning) to the inference stage's default input, then, alternating
 - the evaluation stage's model pass: the model's forward over the test split's encoded arrays, as `evaluate_model`
   runs it (batches of 256, compiled before timing);
 - the inference stage's path: the raw file read in chunks, cleaned, tokenized, scored and turned into the
-  predictions table, as `<task>.inference` runs it (`score_rows`, compiled before timing);
+  predictions table, as `<task>.inference` runs it (its `TextScorer`, compiled before timing);
 
 and once each, the whole stages through `kedro run` (`<task>.evaluation`, `<task>.inference`: their wall time as
 the stage timer logs it, so reading, the baseline and the report included). Prints one JSON line of medians and the
@@ -18,6 +18,7 @@ ratios (inference / evaluation).
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import re
@@ -26,11 +27,19 @@ import subprocess
 import time
 from pathlib import Path
 
+import jax
 import numpy as np
+from flax import nnx
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
 
 from flaxline.datasets import DelimitedTextDataset
 from flaxline.engine.batching import Batching
 from flaxline.engine.inference import batched_outputs, make_forward
+from flaxline.pipelines.inference.nodes import InferenceParams
+from flaxline.pipelines.saved_model import TrainedOn
+from flaxline.pipelines.text_processing.nodes import TextProcessingParams
+from flaxline.serving.scoring import TextScorer
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1", "COLUMNS": "200"}
@@ -49,14 +58,6 @@ def main() -> None:
     arguments = parser.parse_args()
     task = arguments.task
 
-    import jax
-    from flax import nnx
-    from kedro.framework.session import KedroSession
-    from kedro.framework.startup import bootstrap_project
-
-    from flaxline.pipelines.inference.nodes import InferenceParams, score_rows
-    from flaxline.pipelines.text_processing.nodes import TextProcessingParams
-
     bootstrap_project(ROOT)
     with KedroSession.create(project_path=ROOT) as session:
         context = session.load_context()
@@ -72,7 +73,7 @@ def main() -> None:
     texts = (
         raw.set_index("source_line").loc[rows["row"], processing.columns.text] if "source_line" in raw else rows["text"]
     )
-    texts.to_frame(processing.columns.text).to_csv(source, index=False)
+    texts.to_frame(processing.columns.text).to_csv(source, index=False, quoting=csv.QUOTE_ALL)
     reading = DelimitedTextDataset(filepath=str(source), chunk_rows=10000)
 
     graphdef, params, rest = jax.device_put(nnx.split(model.model.for_inference(), nnx.Param, ...))
@@ -83,12 +84,14 @@ def main() -> None:
         np.asarray(batched_outputs(forward, params, rest, features, batching))
         return len(rows) / (time.perf_counter() - started)
 
+    saved = TrainedOn(*versions).saved_model(model, f"{task}.model")
+    scorer = TextScorer(
+        model, saved.tokenizer, saved.encoding, processing.columns.text, processing.policy, inference.batch_size
+    )
+
     def inference_pass() -> float:
         started = time.perf_counter()
-        scored = sum(
-            len(kept) + len(rejected)
-            for kept, rejected in score_rows(reading.load(), model, *versions, processing, inference)
-        )
+        scored = sum(sum(map(len, scorer.score(chunk))) for chunk in reading.load())
         return scored / (time.perf_counter() - started)
 
     evaluation_pass(), inference_pass()  # compile

@@ -14,6 +14,7 @@ probability by more than 1e-5).
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import socket
@@ -40,7 +41,7 @@ def batch_predictions(task: str, texts: list[str]) -> pd.DataFrame:
     """The batch inference pipeline's predictions of ``texts``."""
     source = ROOT / "data/01_raw" / task / "inference_input.csv"
     source.parent.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame({"id": range(len(texts)), "text": texts}).to_csv(source, index=False)
+    pd.DataFrame({"id": range(len(texts)), "text": texts}).to_csv(source, index=False, quoting=csv.QUOTE_ALL)
     command = ["uv", "run", "kedro", "run", "--pipelines", f"{task}.inference"]
     subprocess.run(command, cwd=ROOT, env=ENV, check=True, capture_output=True)
     return pd.read_parquet(newest(ROOT / "data/07_model_output" / task / "inference_predictions.parquet"))

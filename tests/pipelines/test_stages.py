@@ -311,6 +311,11 @@ def test_inference_scores_new_rows_in_chunks_as_the_model_does(text, tmp_path):
     expected = model_probabilities(text)
     np.testing.assert_allclose(predictions[[f"probability_{c}" for c in CLASSES]].to_numpy(), expected, atol=1e-5)
     assert (predictions["predicted"] == np.asarray(CLASSES)[expected.argmax(axis=1)]).all()
+    other = tmp_path / "other.csv"
+    other.write_text("id,body\n1,fine\n")
+    text.catalog["tweets.inference_input"] = DelimitedTextDataset(filepath=str(other), chunk_rows=40)
+    with pytest.raises(InputError, match=f"^{other}: column 'text' is missing; the columns are 'id', 'body'$"):
+        text.run("inference")
 
 
 def test_fusion_fuses_model_versions_each_with_its_own_tokenizer(text):

@@ -60,6 +60,20 @@ class TextScorer:
             size: Batching(size, described.token_arrays, length_multiple) for size in batch_sizes(batch_size)
         }
 
+    def warm_up(self) -> int:
+        """Compile every batch shape a call can meet (each batch size, each width), so that no request waits for a
+        compilation; the number of shapes."""
+        shapes = 0
+        for size, batching in self._batchings.items():
+            widths = sorted(
+                {*range(batching.length_multiple, self.max_length, batching.length_multiple), self.max_length}
+            )
+            for width in widths:
+                arrays = {"ids": np.zeros((size, self.max_length), np.int32), "lengths": np.full(size, width, np.int32)}
+                batched_outputs(self._forward, self._params, self._rest, arrays, batching)
+                shapes += 1
+        return shapes
+
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Class probabilities [N, C] (the model's temperature applied) of texts already cleaned."""
         if not texts:

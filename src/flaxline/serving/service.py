@@ -1,10 +1,11 @@
 """The HTTP service of a saved text model (FastAPI): ``POST /predict`` scores a JSON list of texts as batch inference
 does, ``GET /health``, ``GET /version``.
 
-Requests are batched dynamically: the first waiting request opens a batch, the others that arrive within
-``batch_wait_ms`` (up to ``batch_rows`` texts) join it, and one compiled forward pass scores them all, off the event
-loop, so the service keeps accepting and refusing requests while the model runs. A bad request is refused, before it
-reaches the model, with a 4xx status and one line (``{"detail": ...}``).
+Every batch shape is compiled before the first request is accepted. Requests are batched dynamically: the first
+waiting request opens a batch, the others that arrive within ``batch_wait_ms`` (up to ``batch_rows`` texts) join it,
+and one compiled forward pass scores them all, off the event loop, so the service keeps accepting and refusing
+requests while the model runs. A bad request is refused, before it reaches the model, with a 4xx status and one line
+(``{"detail": ...}``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -138,6 +140,9 @@ def create_app(scorer: TextScorer, spec: ServiceSpec, version: dict[str, Any]) -
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        started = time.perf_counter()
+        shapes = await asyncio.to_thread(scorer.warm_up)
+        logger.info("compiled %d batch shapes in %.1f s", shapes, time.perf_counter() - started)
         task = asyncio.create_task(batcher.run())
         yield
         task.cancel()
