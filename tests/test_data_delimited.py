@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from kedro.io.core import DatasetError
 
-from flaxline.data.delimited import read_delimited
+from flaxline.data.delimited import iter_delimited, read_delimited
 from flaxline.datasets.delimited_text import DelimitedTextDataset
 from flaxline.errors import InputError
 
@@ -263,3 +264,27 @@ def test_the_dataset_reads_compressed_files_without_a_header(tmp_path):
     assert list(frame["source_line"]) == [1, 2, 1]
     assert frame.attrs["compression"] == {"train": "gzip", "test": None}
     assert dataset._describe()["column_names"] == ["label", "text"]
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3, 100])
+def test_chunks_read_as_the_whole_file_does(tmp_path, chunk_rows):
+    data = PLAIN + b'\npos,"a\nb"\n\nneg,fine\npos,"never closed\nneg,x\n'
+    path = write(tmp_path, gzip.compress(data), "raw.csv.gz")
+    chunks = list(iter_delimited(path, chunk_rows=chunk_rows))
+    assert all(len(chunk) == chunk_rows for chunk in chunks[:-1]) and 0 < len(chunks[-1]) <= chunk_rows
+    joined = pd.concat(chunks, ignore_index=True)
+    pd.testing.assert_frame_equal(joined, read_delimited(path))
+    assert joined["parse_error"].iloc[-1].startswith("a quoted field opened here is never closed")
+    assert (
+        sum(chunk.attrs["encodings"]["mac_roman"] for chunk in chunks if "mac_roman" in chunk.attrs["encodings"]) == 1
+    )
+
+
+def test_the_dataset_streams_chunks_and_reports_bad_input_while_reading(tmp_path):
+    path = write(tmp_path, b"label,text\n" + b"pos,fine\n" * 5 + b"neg,\xff\n")
+    chunks = DelimitedTextDataset(filepath=str(path), chunk_rows=2, fallback_encodings=[]).load()
+    assert len(next(chunks)) == 2  # read as consumed: the bad line 7 is not reached yet
+    with pytest.raises(DatasetError, match=r"raw.csv: line 7 is not valid utf-8"):
+        list(chunks)
+    with pytest.raises(DatasetError, match="chunk_rows must be a positive number of rows"):
+        DelimitedTextDataset(filepath=str(tmp_path), splits={"train": "raw.csv"}, chunk_rows=2)

@@ -181,6 +181,9 @@ def test_a_task_of_four_lines_inherits_everything_else():
             "optimizer": {"learning_rate": 0.001, "clip_global_norm": 1.0},
             "loop": {"epochs": 4, "batch_size": 64},
         },
+        "compression": {},
+        "export": {},
+        "inference": {},
         "classes": ["World", "Sports"],
     }
 

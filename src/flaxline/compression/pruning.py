@@ -1,7 +1,7 @@
 """Magnitude pruning, then a short fine-tune through the engine.
 
-Unstructured: in every weight matrix (embeddings included) the ``sparsity`` share of entries of least magnitude is
-set to zero, and the fine-tune keeps them zero (their updates are masked). Structured: whole units go, so that the
+Unstructured: in every weight matrix (the embedding tables too, unless ``embeddings`` is false) the ``sparsity``
+share of entries of least magnitude is set to zero, and the fine-tune keeps them zero (their updates are masked). Structured: whole units go, so that the
 model is smaller and faster, not only sparser: an ``lstm``'s hidden units, a ``cnn``'s filters (the same number per
 width), the feed-forward neurons of each ``transformer`` block or ``pretrained_encoder`` layer. A unit's importance
 is the product of the norms of the weights that feed it and that it feeds; the least important ``fraction`` go,
@@ -40,6 +40,7 @@ class PruningSpec(Settings):
     """Unstructured magnitude pruning of every weight matrix."""
 
     sparsity: float = Field(0.5, gt=0.0, lt=1.0, description="share of each weight matrix's entries set to zero")
+    embeddings: bool = Field(True, description="the embedding tables too (false: the layers' matrices only)")
     fine_tune: FineTuneSpec = FineTuneSpec()
 
 
@@ -50,17 +51,18 @@ class StructuredPruningSpec(Settings):
     fine_tune: FineTuneSpec = FineTuneSpec()
 
 
-def magnitude_masks(params: Any, sparsity: float) -> Any:
-    """1 for the entries kept, 0 for the pruned: in each matrix (ndim ≥ 2) the ``sparsity`` share of least
-    magnitude; every other parameter is kept whole."""
+def magnitude_masks(params: Any, sparsity: float, embeddings: bool = True) -> Any:
+    """1 for the entries kept, 0 for the pruned: in each matrix (ndim ≥ 2; embedding tables, named ``embedding``,
+    only if ``embeddings``) the ``sparsity`` share of least magnitude; every other parameter is kept whole."""
 
-    def mask(parameter: jax.Array) -> jax.Array:
-        if parameter.ndim < 2:
+    def mask(path: tuple, parameter: jax.Array) -> jax.Array:
+        table = "['embedding']" in jax.tree_util.keystr(path)
+        if parameter.ndim < 2 or (table and not embeddings):
             return jnp.ones_like(parameter)
         threshold = jnp.quantile(jnp.abs(parameter), sparsity)
         return (jnp.abs(parameter) > threshold).astype(parameter.dtype)
 
-    return jax.tree.map(mask, params)
+    return jax.tree_util.tree_map_with_path(mask, params)
 
 
 def kept_zero(masks: Any) -> optax.GradientTransformation:
@@ -76,7 +78,7 @@ def unstructured(model: ZooModel, config: ModelConfig, spec: PruningSpec, data: 
     """Prune ``model`` in place to ``spec.sparsity`` and fine-tune it with the pruned entries held at zero; the
     fine-tune's history."""
     params = nnx.state(model, nnx.Param)
-    masks = magnitude_masks(params, spec.sparsity)
+    masks = magnitude_masks(params, spec.sparsity, spec.embeddings)
     nnx.update(model, jax.tree.map(lambda parameter, mask: parameter * mask, params, masks))
     return fine_tune(model, config, spec.fine_tune, data, kept_zero(masks))
 

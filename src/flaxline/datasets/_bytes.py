@@ -13,8 +13,8 @@ from flaxline.datasets._errors import input_errors_as_dataset_errors
 from flaxline.errors import InputError
 
 
-class BytesDataset(AbstractVersionedDataset):
-    """Reads and writes one file; subclasses define ``encode`` (object → bytes) and ``decode``."""
+class FileSystemDataset(AbstractVersionedDataset):
+    """A versioned path on any ``fsspec`` filesystem (a file or a folder): what flaxline's file datasets share."""
 
     def __init__(
         self,
@@ -35,6 +35,17 @@ class BytesDataset(AbstractVersionedDataset):
         super().__init__(
             filepath=PurePosixPath(path), version=version, exists_function=self._fs.exists, glob_function=self._fs.glob
         )
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": self._filepath, "protocol": self._protocol, "version": self._version}
+
+    def _release(self) -> None:
+        super()._release()
+        self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))
+
+
+class BytesDataset(FileSystemDataset):
+    """Reads and writes one file; subclasses define ``encode`` (object → bytes) and ``decode``."""
 
     def encode(self, data: Any) -> bytes:
         raise NotImplementedError
@@ -63,10 +74,3 @@ class BytesDataset(AbstractVersionedDataset):
         except DatasetError:
             return False
         return self._fs.exists(path)
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "protocol": self._protocol, "version": self._version}
-
-    def _release(self) -> None:
-        super()._release()
-        self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))

@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-from copy import deepcopy
 from pathlib import PurePosixPath
-from typing import Any
 
-import fsspec
-from kedro.io.core import AbstractVersionedDataset, DatasetError, Version, get_filepath_str, get_protocol_and_path
+from kedro.io.core import DatasetError, get_filepath_str
 
+from flaxline.datasets._bytes import FileSystemDataset
 from flaxline.datasets._errors import input_errors_as_dataset_errors
 from flaxline.serving.exported import ExportedClassifier
 
 
-class ExportFolderDataset(AbstractVersionedDataset):
+class ExportFolderDataset(FileSystemDataset):
     """Saves a mapping of file names to bytes as one folder (``flaxline.serving.export``); loads the folder as an
     ``ExportedClassifier``, its files checked against the manifest."""
-
-    def __init__(
-        self,
-        *,
-        filepath: str,
-        version: Version | None = None,
-        fs_args: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        protocol, path = get_protocol_and_path(filepath, version)
-        self._protocol = protocol
-        self._fs = fsspec.filesystem(protocol, **(deepcopy(fs_args) or {}))
-        self.metadata = metadata
-        super().__init__(
-            filepath=PurePosixPath(path), version=version, exists_function=self._fs.exists, glob_function=self._fs.glob
-        )
 
     def save(self, data: dict[str, bytes]) -> None:
         folder = get_filepath_str(self._get_save_path(), self._protocol)
@@ -57,10 +39,3 @@ class ExportFolderDataset(AbstractVersionedDataset):
             return self._fs.isdir(get_filepath_str(self._get_load_path(), self._protocol))
         except DatasetError:
             return False
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "protocol": self._protocol, "version": self._version}
-
-    def _release(self) -> None:
-        super()._release()
-        self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))

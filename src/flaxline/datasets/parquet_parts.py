@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import io
-from copy import deepcopy
-from pathlib import PurePosixPath
 from typing import Any
 
-import fsspec
 import pandas as pd
-from kedro.io.core import AbstractVersionedDataset, DatasetError, Version, get_filepath_str, get_protocol_and_path
+from kedro.io.core import DatasetError, get_filepath_str
 from kedro_datasets._typing import TablePreview
 
+from flaxline.datasets._bytes import FileSystemDataset
 
-class ParquetPartsDataset(AbstractVersionedDataset):
+
+class ParquetPartsDataset(FileSystemDataset):
     """A table as a folder of Parquet files (``part-00000.parquet``, ...), which pandas, pyarrow and Spark read as
     one table.
 
@@ -22,22 +21,9 @@ class ParquetPartsDataset(AbstractVersionedDataset):
     parts in order as one frame.
     """
 
-    def __init__(
-        self,
-        *,
-        filepath: str,
-        version: Version | None = None,
-        fs_args: dict[str, Any] | None = None,
-        metadata: dict[str, Any] | None = None,
-    ) -> None:
-        protocol, path = get_protocol_and_path(filepath, version)
-        self._protocol = protocol
-        self._fs = fsspec.filesystem(protocol, **(deepcopy(fs_args) or {}))
-        self.metadata = metadata
-        self._parts_saved = 0
-        super().__init__(
-            filepath=PurePosixPath(path), version=version, exists_function=self._fs.exists, glob_function=self._fs.glob
-        )
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._parts_saved = 0  # by this run: the first starts the folder afresh
 
     def _folder(self) -> str:
         version = self.resolve_save_version()
@@ -85,10 +71,3 @@ class ParquetPartsDataset(AbstractVersionedDataset):
             return bool(self._parts())
         except DatasetError:
             return False
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": self._filepath, "protocol": self._protocol, "version": self._version}
-
-    def _release(self) -> None:
-        super()._release()
-        self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))
