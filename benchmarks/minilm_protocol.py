@@ -13,7 +13,8 @@ grouped by length in windows of 100 batches (batch order shuffled) and each batc
 sentence rounded up to 8, where the peer pads each batch of the permutation to its own longest. Every
 batch width is compiled before step 1 (``--no-precompile``: as each first occurs). Train ex/s over steps
 101–600; inference over test.tsv in batches of 64 (sorted by length, cut to each batch's longest) after
-a warm-up pass, repeated for at least 3 s. Prints one JSON line with the peer's fields, the useful
+a warm-up pass, repeated for at least 3 s; then the same for the model quantized to int8 as
+`<task>.compression` does it (`int8_*` fields). Prints one JSON line with the peer's fields, the useful
 FLOP rate (real tokens only) against the CPU's peak, and the peak resident memory.
 """
 
@@ -29,8 +30,9 @@ import jax
 import numpy as np
 from flax import nnx
 
+from flaxline.compression.quantization import QuantizationSpec, quantized
 from flaxline.engine.batching import Batching, bucketed_batches
-from flaxline.engine.inference import batched_outputs, make_forward
+from flaxline.engine.inference import batched_outputs, examples_per_second, make_forward, predict
 from flaxline.engine.optim import OptimizerSpec, build_optimizer
 from flaxline.engine.step import make_train_step
 from flaxline.losses import softmax_cross_entropy
@@ -139,6 +141,10 @@ def main() -> None:
         batched_outputs(forward, infer_params, infer_rest, test, infer_batching)
         passes += 1
     infer_ex_per_s = len(test_labels) * passes / (time.perf_counter() - timing)
+    # The same fine-tuned model landed in int8 (the compression stage's default scheme), timed the same way.
+    int8 = quantized(model, QuantizationSpec(), config.inputs)
+    int8_predicted = predict(int8, test, infer_batching).argmax(axis=1)
+    int8_ex_per_s = examples_per_second(int8, test, infer_batching, 3.0)
 
     architecture = config.model.architecture
     mean_width = timed_tokens / timed_rows
@@ -162,6 +168,8 @@ def main() -> None:
                 "infer_first_pass_s": round(first_pass, 3),
                 "infer_passes": passes,
                 "test_acc": round(float((predicted == test_labels).mean()), 4),
+                "int8_infer_ex_per_s": round(int8_ex_per_s, 1),
+                "int8_test_acc": round(float((int8_predicted == test_labels).mean()), 4),
                 "useful_train_gflop_per_s": round(useful, 1),
                 "useful_fraction_of_peak": round(useful / PEAK_GFLOPS, 3),
                 "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),

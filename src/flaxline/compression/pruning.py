@@ -1,7 +1,8 @@
 """Magnitude pruning, then a short fine-tune through the engine.
 
 Unstructured: in every weight matrix (the embedding tables too, unless ``embeddings`` is false) the ``sparsity``
-share of entries of least magnitude is set to zero, and the fine-tune keeps them zero (their updates are masked). Structured: whole units go, so that the
+share of entries of least magnitude is set to zero, gradually over the first part of the fine-tune (Zhu and Gupta,
+2017), and kept zero after. Structured: whole units go, so that the
 model is smaller and faster, not only sparser: an ``lstm``'s hidden units, a ``cnn``'s filters (the same number per
 width), the feed-forward neurons of each ``transformer`` block or ``pretrained_encoder`` layer. A unit's importance
 is the product of the norms of the weights that feed it and that it feeds; the least important ``fraction`` go,
@@ -11,14 +12,14 @@ and the model is rebuilt with narrower settings.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from flax import nnx
-from pydantic import Field
+from pydantic import Field, PositiveInt
 
 from flaxline.config import Settings
 from flaxline.engine.loop import LoopSpec, Losses, TrainingData, fit
@@ -41,6 +42,14 @@ class PruningSpec(Settings):
 
     sparsity: float = Field(0.5, gt=0.0, lt=1.0, description="share of each weight matrix's entries set to zero")
     embeddings: bool = Field(True, description="the embedding tables too (false: the layers' matrices only)")
+    ramp: float = Field(
+        0.5,
+        ge=0.0,
+        lt=1.0,
+        description="share of the fine-tune's steps over which the sparsity rises to its target (cubic, Zhu and "
+        "Gupta 2017); 0: all pruned before the first step",
+    )
+    every_steps: PositiveInt = Field(20, description="the masks are chosen anew every this many steps of the ramp")
     fine_tune: FineTuneSpec = FineTuneSpec()
 
 
@@ -51,7 +60,7 @@ class StructuredPruningSpec(Settings):
     fine_tune: FineTuneSpec = FineTuneSpec()
 
 
-def magnitude_masks(params: Any, sparsity: float, embeddings: bool = True) -> Any:
+def magnitude_masks(params: Any, sparsity: Any, embeddings: bool = True) -> Any:
     """1 for the entries kept, 0 for the pruned: in each matrix (ndim ≥ 2; embedding tables, named ``embedding``,
     only if ``embeddings``) the ``sparsity`` share of least magnitude; every other parameter is kept whole."""
 
@@ -60,27 +69,47 @@ def magnitude_masks(params: Any, sparsity: float, embeddings: bool = True) -> An
         if parameter.ndim < 2 or (table and not embeddings):
             return jnp.ones_like(parameter)
         threshold = jnp.quantile(jnp.abs(parameter), sparsity)
-        return (jnp.abs(parameter) > threshold).astype(parameter.dtype)
+        return ((jnp.abs(parameter) > threshold) | (sparsity <= 0)).astype(parameter.dtype)
 
     return jax.tree_util.tree_map_with_path(mask, params)
 
 
-def kept_zero(masks: Any) -> optax.GradientTransformation:
-    """Updates multiplied by ``masks``: pruned entries stay zero while the others train."""
+class PruningState(NamedTuple):
+    step: jax.Array
+    masks: Any
 
-    def update(updates, state, params=None):
-        return jax.tree.map(lambda update, mask: update * mask, updates, masks), state
 
-    return optax.GradientTransformation(lambda params: optax.EmptyState(), update)
+def gradual_pruning(spec: PruningSpec, ramp_steps: int) -> optax.GradientTransformation:
+    """After the optimizer: every ``every_steps`` steps of the ramp the masks are chosen anew, for a sparsity that
+    rises as 1 − (1 − t)³ to ``spec.sparsity`` at ``ramp_steps``; a pruned entry's update takes it to zero, and
+    keeps it there."""
+
+    def init(params):
+        return PruningState(jnp.zeros((), jnp.int32), jax.tree.map(jnp.ones_like, params))
+
+    def update(updates, state, params):
+        progress = jnp.minimum(state.step / max(ramp_steps, 1), 1.0)
+        sparsity = spec.sparsity * (1.0 - (1.0 - progress) ** 3)
+        anew = ((state.step % spec.every_steps == 0) | (state.step == ramp_steps)) & (state.step <= ramp_steps)
+        proposed = optax.apply_updates(params, updates)
+        masks = jax.lax.cond(anew, lambda: magnitude_masks(proposed, sparsity, spec.embeddings), lambda: state.masks)
+        updates = jax.tree.map(
+            lambda update, mask, parameter: jnp.where(mask > 0, update, -parameter), updates, masks, params
+        )
+        return updates, PruningState(state.step + 1, masks)
+
+    return optax.GradientTransformation(init, update)
 
 
 def unstructured(model: ZooModel, config: ModelConfig, spec: PruningSpec, data: TrainingData) -> list[dict]:
-    """Prune ``model`` in place to ``spec.sparsity`` and fine-tune it with the pruned entries held at zero; the
-    fine-tune's history."""
+    """Prune ``model`` in place to ``spec.sparsity`` while fine-tuning it (``gradual_pruning``); the fine-tune's
+    history. The fine-tune keeps its best epoch: the masks of the full sparsity are applied to it at the end."""
+    steps = spec.fine_tune.loop.batching(data.token_arrays).steps(data.train) * spec.fine_tune.loop.epochs
+    history = fine_tune(model, config, spec.fine_tune, data, gradual_pruning(spec, int(spec.ramp * steps)))
     params = nnx.state(model, nnx.Param)
     masks = magnitude_masks(params, spec.sparsity, spec.embeddings)
     nnx.update(model, jax.tree.map(lambda parameter, mask: parameter * mask, params, masks))
-    return fine_tune(model, config, spec.fine_tune, data, kept_zero(masks))
+    return history
 
 
 def fine_tune(
