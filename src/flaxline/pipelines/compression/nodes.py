@@ -78,7 +78,8 @@ def prune(
     classes: list[str],
     parameters: CompressionParams,
 ) -> ModelArtifact:
-    """The model with ``pruning.sparsity`` of each weight matrix's entries zero, fine-tuned with them held at zero."""
+    """The model with ``pruning.sparsity`` of each weight matrix's entries zero, reached gradually while it is
+    fine-tuned (``flaxline.compression.pruning``)."""
     saved = saved_model(model, encoding_versions, tokenizer_versions, classes)
     pruned = nnx.clone(model.model)
     history = unstructured(
