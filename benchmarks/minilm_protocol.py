@@ -9,7 +9,7 @@ truncated to 64; mean pooling over real tokens → dropout 0.1 → Linear(384, 2
 decay 0.01 (not on biases and LayerNorms), linear warm-up over 10 % of the steps then linear decay,
 clipping at global norm 1.0, batch 32; the first 600 batches' rows of numpy default_rng(0)'s
 permutation of train.tsv. The engine's batching decides what a batch computes: those 19,200 rows are
-grouped by length in windows of 100 batches (batch order shuffled) and each batch is cut to its longest
+grouped by length in windows of 8 batches (batch order shuffled) and each batch is cut to its longest
 sentence rounded up to 8, where the peer pads each batch of the permutation to its own longest. Every
 batch width is compiled before step 1 (``--no-precompile``: as each first occurs). Train ex/s over steps
 101–600; inference over test.tsv in batches of 64 (sorted by length, cut to each batch's longest) after
@@ -62,7 +62,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, required=True)
     parser.add_argument("--max-steps", type=int, default=MAX_STEPS)
-    parser.add_argument("--bucket-window-batches", type=int, default=100, help="0: the permutation's own batches")
+    parser.add_argument(
+        "--bucket-window-batches",
+        type=int,
+        default=8,
+        help="batches sorted by length together (0: the permutation's own batches); windows of 100 cost 2 points "
+        "of accuracy within the 600 steps",
+    )
     parser.add_argument("--length-multiple", type=int, default=8, help="batch widths are rounded up to this")
     parser.add_argument("--no-precompile", action="store_true", help="compile each batch width when it first occurs")
     parser.add_argument("--rep", type=int, default=1)
