@@ -19,7 +19,7 @@ from flaxline.models import ModelConfig, TokenInputs, initial_model
 from flaxline.models.pooling import masked_mean
 from flaxline.models.serialization import model_from_bytes, model_to_bytes
 from flaxline.text.tokenizer import TokenizerSpec, encode, fit_encoding
-from tests.bert_checkpoint import reference_states, write_checkpoint
+from tests.bert_checkpoint import reference_states, wordpiece_tokenizer, write_checkpoint
 
 WORDS = ["a", "great", "film", "dull", "plot", "not", "good", "bad", "movie", "##s", "##ly"]
 TEXTS = ["A great film!", "not good, bad plot", "dully films", "movie"]
@@ -218,6 +218,40 @@ def test_depths_number_the_embeddings_each_layer_and_the_head(checkpoint):
     assert depth["encoder.embeddings.norm.scale"] == 0 and depth["encoder.layers.1.attention.query.kernel"] == 2
     assert depth["pooler.dense.kernel"] == depth["head.bias"] == 3
     assert sorted(set(jax.tree.leaves(model.depths()))) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize("name", ["bilstm_attention", "lstm", "cnn", "transformer"])
+def test_word_vectors_start_a_zoo_model_from_the_encoders_word_pieces(checkpoint, name):
+    folder, tensors = checkpoint
+    # A whitespace vocabulary of the zoo's own: "films" is two of the encoder's pieces, "dully" three.
+    _, encoding = fit_encoding(["great film", "dully films", "great dully film"], TokenizerSpec(min_frequency=1), 2)
+    vocabulary = encoding.inputs.vocabulary
+    width = "dim" if name == "transformer" else "embed_dim"
+    spec = {"name": name, width: 4, "word_vectors": str(folder)} | ({"heads": 2} if name == "transformer" else {})
+    config = ModelConfig.model_validate({"model": spec, "inputs": encoding.inputs, "outputs": 2})
+    _, model = initial_model(config)
+    started = np.asarray(model.embed.embedding[...])
+
+    table = tensors["embeddings.word_embeddings.weight"].astype(np.float64)
+    pieces = wordpiece_tokenizer(WORDS).get_vocab()
+    mean = {"great": table[pieces["great"]], "film": table[pieces["film"]]}
+    mean["films"] = (table[pieces["film"]] + table[pieces["##s"]]) / 2
+    mean["dully"] = (table[pieces["dull"]] + table[pieces["##y"]]) / 2  # ("dull", "##y")
+    words = [word for word in vocabulary if word in mean]
+    assert len(words) == 4
+    # The same geometry, reduced: distances between the chosen words' vectors keep their order.
+    pairs = [(a, b) for i, a in enumerate(words) for b in words[i + 1 :]]
+    original = [np.linalg.norm(mean[a] - mean[b]) for a, b in pairs]
+    reduced = [np.linalg.norm(started[vocabulary.index(a)] - started[vocabulary.index(b)]) for a, b in pairs]
+    assert np.corrcoef(original, reduced)[0, 1] > 0.8
+    random = np.asarray(
+        initial_model(config.model_copy(update={"model": config.model.model_copy(update={"word_vectors": None})}))[
+            1
+        ].embed.embedding[...]
+    )
+    np.testing.assert_allclose(np.sqrt(np.mean(started**2)), np.sqrt(np.mean(random**2)), rtol=1e-5)
+    with pytest.raises(InputError, match="word vectors of 16 dimensions, fewer than embed_dim 32"):
+        initial_model(config.model_copy(update={"model": config.model.model_copy(update={width: 32})}))
 
 
 @pytest.mark.slow

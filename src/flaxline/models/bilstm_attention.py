@@ -11,7 +11,7 @@ from pydantic import Field, PositiveInt
 
 from flaxline.config import Settings
 from flaxline.models.base import TokenInputs, ZooModel
-from flaxline.models.embedding import SubwordBuckets, token_embedding
+from flaxline.models.embedding import SubwordBuckets, WordVectors, token_embedding
 from flaxline.models.pooling import real_positions
 
 
@@ -25,13 +25,14 @@ class BiLSTMAttentionSpec(Settings):
     dropout: float = Field(0.5, ge=0.0, lt=1.0, description="on the embeddings and before the output layer")
     token_dropout: float = Field(0.0, ge=0.0, lt=1.0, description="share of whole token vectors zeroed while training")
     subword_buckets: SubwordBuckets = 0
+    word_vectors: WordVectors = None
 
 
 class BiLSTMAttentionClassifier(ZooModel):
     def __init__(self, spec: BiLSTMAttentionSpec, inputs: TokenInputs, outputs: int, *, rngs: nnx.Rngs):
         embed_dim, hidden_dim = spec.embed_dim, spec.hidden_dim
         self.hidden_dim = hidden_dim
-        self.embed = token_embedding(inputs, embed_dim, spec.subword_buckets, rngs)
+        self.embed = token_embedding(inputs, embed_dim, spec.subword_buckets, rngs, spec.word_vectors)
         self.embed_dropout = nnx.Dropout(spec.dropout, rngs=rngs)
         # Zeroes whole token vectors while training (word dropout).
         self.token_dropout = nnx.Dropout(spec.token_dropout, broadcast_dims=(-1,), rngs=rngs)

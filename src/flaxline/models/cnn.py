@@ -11,7 +11,7 @@ from pydantic import Field, PositiveInt
 
 from flaxline.config import Settings
 from flaxline.models.base import TokenInputs, ZooModel
-from flaxline.models.embedding import SubwordBuckets, token_embedding
+from flaxline.models.embedding import SubwordBuckets, WordVectors, token_embedding
 from flaxline.models.pooling import masked_max, real_positions
 
 
@@ -24,6 +24,7 @@ class CNNSpec(Settings):
     widths: tuple[PositiveInt, ...] = Field((3, 4, 5), min_length=1, description="filter widths in tokens")
     dropout: float = Field(0.5, ge=0.0, lt=1.0)
     subword_buckets: SubwordBuckets = 0
+    word_vectors: WordVectors = None
 
 
 class CNNClassifier(ZooModel):
@@ -31,7 +32,7 @@ class CNNClassifier(ZooModel):
     end, so a sentence gives the same logits however much padding follows it."""
 
     def __init__(self, spec: CNNSpec, inputs: TokenInputs, outputs: int, *, rngs: nnx.Rngs):
-        self.embed = token_embedding(inputs, spec.embed_dim, spec.subword_buckets, rngs)
+        self.embed = token_embedding(inputs, spec.embed_dim, spec.subword_buckets, rngs, spec.word_vectors)
         self.convolutions = nnx.List(
             [
                 nnx.Conv(spec.embed_dim, spec.filters, kernel_size=(width,), padding="SAME", rngs=rngs)

@@ -11,7 +11,7 @@ from pydantic import Field, PositiveInt
 
 from flaxline.config import Settings
 from flaxline.models.base import TokenInputs, ZooModel
-from flaxline.models.embedding import SubwordBuckets, token_embedding, token_vectors
+from flaxline.models.embedding import SubwordBuckets, WordVectors, token_embedding, token_vectors
 from flaxline.models.pooling import masked_max, masked_mean
 
 
@@ -96,6 +96,7 @@ class LSTMSpec(Settings):
     )
     unroll: PositiveInt = Field(1, description="time steps per compiled loop iteration")
     subword_buckets: SubwordBuckets = 0
+    word_vectors: WordVectors = None
 
 
 class LSTMClassifier(ZooModel):
@@ -107,7 +108,7 @@ class LSTMClassifier(ZooModel):
 
     def __init__(self, spec: LSTMSpec, inputs: TokenInputs, outputs: int, *, rngs: nnx.Rngs):
         self.pooling = spec.pooling
-        self.embed = token_embedding(inputs, spec.embed_dim, spec.subword_buckets, rngs)
+        self.embed = token_embedding(inputs, spec.embed_dim, spec.subword_buckets, rngs, spec.word_vectors)
         # Zeroes whole token vectors while training: a word-dropout regulariser for small corpora.
         self.token_dropout = nnx.Dropout(spec.token_dropout, broadcast_dims=(-1,), rngs=rngs)
         self.lstm = LSTMLayer(spec.embed_dim, spec.hidden_dim, unroll=spec.unroll, rngs=rngs)

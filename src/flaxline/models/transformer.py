@@ -11,7 +11,7 @@ from pydantic import Field, PositiveInt, model_validator
 
 from flaxline.config import Settings
 from flaxline.models.base import TokenInputs, ZooModel
-from flaxline.models.embedding import SubwordBuckets, token_embedding
+from flaxline.models.embedding import SubwordBuckets, WordVectors, token_embedding
 from flaxline.models.pooling import masked_mean, real_positions
 
 
@@ -43,6 +43,7 @@ class TransformerSpec(Settings):
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
     pooling: Literal["mean", "cls"] = Field("mean", description="mean over real tokens, or a learned [CLS] vector")
     subword_buckets: SubwordBuckets = 0
+    word_vectors: WordVectors = None
 
     @model_validator(mode="after")
     def _heads_divide_dim(self) -> TransformerSpec:
@@ -57,7 +58,7 @@ class TransformerClassifier(ZooModel):
     def __init__(self, spec: TransformerSpec, inputs: TokenInputs, outputs: int, *, rngs: nnx.Rngs):
         dim = spec.dim
         self.pooling = spec.pooling
-        self.embed = token_embedding(inputs, dim, spec.subword_buckets, rngs)
+        self.embed = token_embedding(inputs, dim, spec.subword_buckets, rngs, spec.word_vectors)
         self.positions = nnx.Embed(spec.max_length + 1, dim, rngs=rngs)
         self.cls = nnx.Param(jax.random.normal(rngs.params(), (dim,)) * 0.02)
         self.blocks = nnx.List(

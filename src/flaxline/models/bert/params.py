@@ -62,6 +62,18 @@ def read_tensors(path: Path) -> dict[str, np.ndarray]:
         raise InputError(f"{path}: not a readable safetensors file ({error})") from None
 
 
+def read_tensor(path: Path, name: str) -> np.ndarray:
+    """Tensor ``name`` (or ``bert.`` + ``name``) of the safetensors file ``path``; one line when it is not there."""
+    try:
+        with safe_open(str(path), framework="np") as opened:
+            for stored in (name, f"bert.{name}"):
+                if stored in opened.keys():  # noqa: SIM118 (not a dict)
+                    return opened.get_tensor(stored)
+    except (SafetensorError, OSError) as error:
+        raise InputError(f"{path}: not a readable safetensors file ({error})") from None
+    raise InputError(f"{path}: no tensor '{name}'")
+
+
 def load_checkpoint(
     tensors: dict[str, np.ndarray], source: str, encoder: nnx.Module, pooler: nnx.Module | None
 ) -> None:
