@@ -94,7 +94,7 @@ def test_every_model_has_a_variant_under_test_and_is_a_choice_of_the_settings():
 
 
 @pytest.mark.parametrize("variant", TEXT_VARIANTS, ids=variant_id)
-def test_logits_shape_and_padding_never_changes_them(variant):
+def test_logits_shape_and_padding_never_change_them_nor_does_the_inference_variant(variant):
     model = build_model(config(LSTM | variant if variant["name"] == "lstm" else variant, vocabulary=VOCABULARY))
     model.eval()
     logits = model(BATCH)
@@ -103,6 +103,8 @@ def test_logits_shape_and_padding_never_changes_them(variant):
     np.testing.assert_allclose(model(BATCH | {"ids": longer}), logits, rtol=1e-5, atol=1e-6)
     longer[:, 4:] = 13  # garbage in the padding
     np.testing.assert_allclose(model(BATCH | {"ids": longer}), logits, rtol=1e-5, atol=1e-6)
+    # The inference variant (looked-up input projections where a model has them) is the same function.
+    np.testing.assert_allclose(model.for_inference()(BATCH | {"ids": longer}), logits, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("variant", IMAGE_VARIANTS, ids=variant_id)

@@ -120,8 +120,8 @@ def example_batch(inputs: ModelInputs) -> dict[str, jax.Array]:
 @contextmanager
 def _loops_unrolled() -> Iterator[None]:
     """qwix turns a weight into int8 at the first product that uses it, which it cannot do inside a scan: the
-    quantizing call runs ``jax.lax.scan`` and ``nnx.RNN`` as Python loops (its outputs are thrown away)."""
-    with mock.patch.object(jax.lax, "scan", _python_scan), mock.patch.object(nnx.RNN, "__call__", _rnn_steps):
+    quantizing call runs ``jax.lax.scan`` as a Python loop (its outputs are thrown away)."""
+    with mock.patch.object(jax.lax, "scan", _python_scan):
         yield
 
 
@@ -131,12 +131,3 @@ def _python_scan(step, carry, xs, length=None, **_):
         carry, output = step(carry, None if xs is None else jax.tree.map(lambda x, i=index: x[i], xs))
         outputs.append(output)
     return carry, jax.tree.map(lambda *steps: jnp.stack(steps), *outputs)
-
-
-def _rnn_steps(self: nnx.RNN, inputs: jax.Array, *, initial_carry: Any = None, **_) -> jax.Array:
-    carry = initial_carry if initial_carry is not None else self.cell.initialize_carry(inputs[:, 0].shape)
-    outputs = []
-    for index in range(inputs.shape[1]):
-        carry, output = self.cell(carry, inputs[:, index])
-        outputs.append(output)
-    return jnp.stack(outputs, axis=1)

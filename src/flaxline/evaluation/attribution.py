@@ -85,12 +85,10 @@ def _attribute(graphdef, params, rest, batch, targets, steps: int, baseline: Bas
         return _target_logits(graphdef, (params, rest), scale, batch, targets, baseline)
 
     alphas = (jnp.arange(steps, dtype=jnp.float32) + 0.5) / steps
-    # Differentiated in the parameters too (and that gradient dropped): flax's RNN scans refuse the variables of an
-    # outer trace level, which parameters held constant would be.
-    gradient = jax.grad(lambda scale, params: jnp.sum(logits_at(scale, params)), argnums=(0, 1))
+    gradient = jax.grad(lambda scale: jnp.sum(logits_at(scale, params)))
     # STEPS_AT_ONCE path points at a time: all of them at once would hold every point's activations together
     # (gigabytes for a pretrained encoder).
-    scaled = jax.lax.map(lambda alpha: gradient(jnp.full(shape, alpha), params)[0], alphas, batch_size=STEPS_AT_ONCE)
+    scaled = jax.lax.map(lambda alpha: gradient(jnp.full(shape, alpha)), alphas, batch_size=STEPS_AT_ONCE)
     attributions = jnp.mean(scaled, axis=0)
     return attributions, logits_at(jnp.ones(shape), params) - logits_at(jnp.zeros(shape), params)
 

@@ -33,8 +33,8 @@ class LSTMLayer(nnx.Module):
     steps at or past a sequence's length leave its state unchanged.
     """
 
-    def __init__(self, in_features: int, hidden_dim: int, *, unroll: int = 1, rngs: nnx.Rngs):
-        self.in_features, self.hidden_dim, self.unroll = in_features, hidden_dim, unroll
+    def __init__(self, in_features: int, hidden_dim: int, *, unroll: int = 1, reverse: bool = False, rngs: nnx.Rngs):
+        self.in_features, self.hidden_dim, self.unroll, self.reverse = in_features, hidden_dim, unroll, reverse
         input_part = nnx.initializers.lecun_normal()(rngs.params(), (in_features, 4 * hidden_dim))
         recurrent_part = [nnx.initializers.orthogonal()(rngs.params(), (hidden_dim, hidden_dim)) for _ in range(4)]
         self.kernel = nnx.Param(jnp.concatenate([input_part, jnp.concatenate(recurrent_part, axis=1)], axis=0))
@@ -49,7 +49,7 @@ class LSTMLayer(nnx.Module):
     ) -> tuple[jax.Array, jax.Array]:
         """Run over ``inputs`` [B, L, E], or over their ``projected`` input parts [B, L, 4H].
 
-        Returns the state at each sequence's end [B, H] and the states [B, L, H].
+        Returns the state at each sequence's end (its start with ``reverse``) [B, H] and the states [B, L, H].
         """
         kernel, bias = self.kernel[...], self.bias[...]
         if projected is None:
@@ -76,10 +76,20 @@ class LSTMLayer(nnx.Module):
 
         batch, width = sequence.shape[:2]
         zeros = jnp.zeros((batch, self.hidden_dim), jnp.float32)
-        (_, last_hidden), states = jax.lax.scan(
-            step, (zeros, zeros), (sequence.swapaxes(0, 1), jnp.arange(width)), unroll=self.unroll
-        )
-        return last_hidden, states.swapaxes(0, 1)
+        steps = (sequence.swapaxes(0, 1), jnp.arange(width))
+        # Flipped rather than a reverse scan, which jax2onnx does not convert.
+        order = (lambda steps: jax.tree.map(lambda x: x[::-1], steps)) if self.reverse else (lambda steps: steps)
+        (_, last_hidden), states = jax.lax.scan(step, (zeros, zeros), order(steps), unroll=self.unroll)
+        return last_hidden, order(states).swapaxes(0, 1)
+
+
+def projection_table(embed: nnx.Embed, *layers: LSTMLayer) -> nnx.Variable | None:
+    """Each token's input projections for ``layers`` [vocab, 4H × layers], or None for quantized layers, which keep
+    their int8 products."""
+    if not all(isinstance(layer.kernel, nnx.Param) for layer in layers):
+        return None
+    vectors = token_vectors(embed)
+    return nnx.data(nnx.Variable(jnp.concatenate([layer.project(vectors) for layer in layers], axis=-1)))
 
 
 class LSTMSpec(Settings):
@@ -125,9 +135,7 @@ class LSTMClassifier(ZooModel):
         """
         model = nnx.clone(self)
         model.eval()
-        if not isinstance(model.lstm.kernel, nnx.Param):
-            return model
-        model.projection_table = nnx.data(nnx.Variable(model.lstm.project(token_vectors(model.embed))))
+        model.projection_table = projection_table(model.embed, model.lstm)
         return model
 
     def __call__(self, batch: dict[str, jax.Array]) -> jax.Array:

@@ -44,9 +44,8 @@ def classifier_function(model: ModelArtifact, encoding: Encoding):
     temperature = model.config.temperature
 
     def classify(*arrays: jax.Array) -> tuple[jax.Array, jax.Array]:
-        # Through a barrier, the state is a value of this trace: nnx.RNN refuses to run on constants of another.
         # Dropout's keys (unused in evaluation mode) stay out: ONNX has no key type.
-        module = nnx.merge(graphdef, keys, jax.tree.map(jax.lax.optimization_barrier, state))
+        module = nnx.merge(graphdef, keys, state)
         logits = as_float32(module(dict(zip(names, arrays, strict=True))))
         return logits, jax.nn.softmax(logits / temperature, axis=-1)
 
