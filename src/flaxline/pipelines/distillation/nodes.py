@@ -33,6 +33,7 @@ class DistillationParams(Settings):
     mask_probability: float = Field(0.1, ge=0.0, le=1.0, description="each word of a copy masked")
     ngram_probability: float = Field(0.25, ge=0.0, le=1.0, description="a copy cut to a random n-gram of it")
     max_ngram: PositiveInt = 5
+    join_probability: float = Field(0.0, ge=0.0, le=1.0, description="a copy followed by another training text")
     seed: int = 0
     teacher_batch_size: PositiveInt = Field(256, description="rows the teacher labels at once")
     throughput_batch_size: PositiveInt = Field(64, description="batch of the report's inference throughputs")
@@ -50,6 +51,7 @@ def transfer_set(train_rows: pd.DataFrame, parameters: DistillationParams) -> pd
         parameters.mask_probability,
         parameters.ngram_probability,
         parameters.max_ngram,
+        parameters.join_probability,
         parameters.seed,
     )
     copies = train_rows.iloc[sources].assign(text=texts)
