@@ -1,10 +1,19 @@
+import itertools
+
 from flaxline.text.augment import MASK, augmented_copies
 
 TEXTS = ["a charming and often affecting journey", "bleak and desperate", "fine", "the film is not good at all"]
 
 
 def changed(**settings):
-    options = {"copies": 3, "mask_probability": 0.0, "ngram_probability": 0.0, "max_ngram": 5, "join_probability": 0.0}
+    options = {
+        "copies": 3,
+        "mask_probability": 0.0,
+        "ngram_probability": 0.0,
+        "max_ngram": 5,
+        "join_probability": 0.0,
+        "max_joins": 1,
+    }
     return augmented_copies(TEXTS, **(options | settings), seed=0)
 
 
@@ -28,6 +37,14 @@ def test_joined_copies_end_with_another_text():
     for source, copy in zip(sources, copies, strict=True):
         head, tail = copy[: len(TEXTS[source])], copy[len(TEXTS[source]) + 1 :]
         assert head == TEXTS[source] and tail in TEXTS
+
+
+def test_joins_continue_up_to_max_joins():
+    sources, copies = changed(join_probability=1.0, max_joins=3)
+    triples = {" ".join(triple) for triple in itertools.product(TEXTS, repeat=3)}
+    assert len(copies) == 3 * len(TEXTS)
+    for source, copy in zip(sources, copies, strict=True):
+        assert copy.startswith(TEXTS[source] + " ") and copy[len(TEXTS[source]) + 1 :] in triples
 
 
 def test_the_seed_fixes_the_copies():

@@ -2,9 +2,10 @@
 
 Each copy masks every word with probability ``mask_probability`` (``[MASK]``, which a BERT tokenizer
 keeps whole), then, with probability ``ngram_probability``, keeps only a random n-gram of it (n from 1
-to ``max_ngram``), and, with probability ``join_probability``, is followed by another text drawn at random:
-a longer text that mixes two texts' sentiment, for a student that must read longer sentences than most
-of its training texts (SST-2 trains on phrases and tests on whole sentences). Words are
+to ``max_ngram``), and, with probability ``join_probability``, is followed by another text drawn at random,
+then by a further one with the same probability, up to ``max_joins`` texts: longer texts that mix several
+texts' sentiment, for a student that must read longer sentences than most of its training texts (SST-2
+trains on phrases and tests on whole sentences). Words are
 whitespace-separated tokens. Copies equal to their source are dropped, so that the transfer set holds no
 duplicate the teacher would label twice. The paper's third change, swapping words for others of the
 same part of speech, is not made.
@@ -26,6 +27,7 @@ def augmented_copies(
     ngram_probability: float,
     max_ngram: int,
     join_probability: float,
+    max_joins: int,
     seed: int,
 ) -> tuple[np.ndarray, list[str]]:
     """The index of each copy's source text and the copy's text, ``copies`` tries per text, in text order."""
@@ -39,7 +41,9 @@ def augmented_copies(
                 n = int(rng.integers(1, min(max_ngram, len(copy)) + 1))
                 start = int(rng.integers(0, len(copy) - n + 1))
                 copy = copy[start : start + n]
-            if rng.random() < join_probability:
+            for _ in range(max_joins):
+                if rng.random() >= join_probability:
+                    break
                 copy = copy + texts[int(rng.integers(len(texts)))].split()
             if copy != words:
                 sources.append(index)

@@ -34,6 +34,7 @@ class DistillationParams(Settings):
     ngram_probability: float = Field(0.25, ge=0.0, le=1.0, description="a copy cut to a random n-gram of it")
     max_ngram: PositiveInt = 5
     join_probability: float = Field(0.0, ge=0.0, le=1.0, description="a copy followed by another training text")
+    max_joins: PositiveInt = Field(1, description="training texts a copy may be followed by, each at join_probability")
     seed: int = 0
     teacher_batch_size: PositiveInt = Field(256, description="rows the teacher labels at once")
     throughput_batch_size: PositiveInt = Field(64, description="batch of the report's inference throughputs")
@@ -52,6 +53,7 @@ def transfer_set(train_rows: pd.DataFrame, parameters: DistillationParams) -> pd
         parameters.ngram_probability,
         parameters.max_ngram,
         parameters.join_probability,
+        parameters.max_joins,
         parameters.seed,
     )
     copies = train_rows.iloc[sources].assign(text=texts)
