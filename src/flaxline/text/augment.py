@@ -5,10 +5,9 @@ keeps whole), then, with probability ``ngram_probability``, keeps only a random 
 to ``max_ngram``), and, with probability ``join_probability``, is followed by another text drawn at random,
 then by a further one with the same probability, up to ``max_joins`` texts: longer texts that mix several
 texts' sentiment, for a student that must read longer sentences than most of its training texts (SST-2
-trains on phrases and tests on whole sentences). Words are
-whitespace-separated tokens. Copies equal to their source are dropped, so that the transfer set holds no
-duplicate the teacher would label twice. The paper's third change, swapping words for others of the
-same part of speech, is not made.
+trains on phrases and tests on whole sentences). Words are whitespace-separated tokens. Copies equal to
+their source are dropped, so that the transfer set holds no duplicate the teacher would label twice. The
+paper's third change, swapping words for others of the same part of speech, is not made.
 """
 
 from __future__ import annotations
